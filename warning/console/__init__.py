@@ -1,0 +1,3 @@
+"""console."""
+
+from __future__ import annotations

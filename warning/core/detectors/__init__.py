@@ -1,0 +1,3 @@
+"""core/detectors."""
+
+from __future__ import annotations

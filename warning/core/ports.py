@@ -1,0 +1,107 @@
+"""The seams between the pure core and the world: detectors, sinks, clocks, metrics.
+
+Shells (Faust, replay) own the I/O and hand the core plain values; these Protocols are all the
+core knows of them, which is what lets one core run under both shells and under tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from warning.core.events import Alert, Event
+
+S = TypeVar("S")
+
+DetectorState = dict[str, Any]
+"""Detector state: JSON-serialisable (it lives in a Faust table and its changelog)."""
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A warning detector: parameters fixed at construction, state passed in and out.
+
+    `update` must not read a clock, the environment or a file; `now` is the event-time clock
+    the shell chose (the event's time in replay, the message time in the stream), so replay
+    and stream produce the same alerts for the same input.
+    """
+
+    name: str
+    version: str
+
+    def init_state(self) -> DetectorState:
+        """Empty state for a new key."""
+        ...
+
+    def update(
+        self, state: DetectorState, event: Event, now: datetime
+    ) -> tuple[DetectorState, list[Alert]]:
+        """Score the event against the state, then learn from it; return new state and alerts."""
+        ...
+
+    def key(self, event: Event) -> str:
+        """The state key an event belongs to (table key; co-partitioned with the stream)."""
+        ...
+
+
+class AlertSink(Protocol):
+    """Where alerts go: Redis in production, memory in tests and replay."""
+
+    def write(self, alerts: Sequence[Alert]) -> None:
+        """Store alerts durably and idempotently on `alert_id`; raise `Backpressure` to retry."""
+        ...
+
+
+class Clock(Protocol):
+    """Injectable time (escalation deadlines, tests)."""
+
+    def now(self) -> datetime:
+        """Current aware datetime."""
+        ...
+
+
+class SystemClock:
+    """The real clock; only shells construct it."""
+
+    def now(self) -> datetime:
+        """Current UTC time."""
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        """The time last set."""
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move time forward."""
+        self._now += delta
+
+
+MetricName = Literal[
+    "events_received",
+    "events_valid",
+    "events_dead_lettered",
+    "alerts_emitted",
+]
+
+
+class Metrics(Protocol):
+    """What the core may report; `warning.metrics` implements it with prometheus_client."""
+
+    def increment(self, name: MetricName, value: float = 1.0, **labels: str) -> None:
+        """Add to a counter with bounded labels."""
+        ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (replay, unit tests)."""
+
+    def increment(self, name: MetricName, value: float = 1.0, **labels: str) -> None:
+        """Discard."""

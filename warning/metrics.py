@@ -1,0 +1,123 @@
+"""Every Prometheus metric of the engine, created against an injected registry.
+
+One factory so names, units and label sets are decided in one place; tests build a fresh
+`CollectorRegistry()` each. Labels are bounded enumerations (channel, topic, type, level,
+reason, outcome) and are pre-created so dashboards show zeros instead of gaps. Never label by
+person, case or grid id: that is both a cardinality bomb and a privacy leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from warning.core.ingest import REASONS
+from warning.core.ports import MetricName
+from warning.core.taxonomy import ALERT_TYPES, CHANNELS, LEVELS
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The engine's metrics; also the core's `Metrics` port (`increment`)."""
+
+    registry: CollectorRegistry
+    events_received: Counter
+    events_valid: Counter
+    events_dead_lettered: Counter
+    events_out: Counter
+    alerts_emitted: Counter
+    alert_latency: Histogram
+    consumer_lag: Gauge
+    redis_write_errors: Counter
+    redis_retries: Counter
+    delivery_backlog: Gauge
+    feed_pending: Gauge
+    feed_oldest_pending_age: Gauge
+    ack_latency: Histogram
+    config_reloads: Counter
+    thresholds_info: Info
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> Metrics:
+        """Create and register every metric on `registry`."""
+        m = cls(
+            registry=registry,
+            events_received=Counter(
+                "warning_events_received_total", "Input records read, by channel.", ["channel"], registry=registry
+            ),
+            events_valid=Counter(
+                "warning_events_valid_total", "Input records normalised into events.", ["channel"], registry=registry
+            ),
+            events_dead_lettered=Counter(
+                "warning_events_dead_lettered_total",
+                "Input records sent to the dead-letter topic, by reason.",
+                ["channel", "reason"],
+                registry=registry,
+            ),
+            events_out=Counter(
+                "warning_messages_out_total", "Messages produced, by topic.", ["topic"], registry=registry
+            ),
+            alerts_emitted=Counter(
+                "warning_alerts_total", "Alerts raised by detectors.", ["type", "level"], registry=registry
+            ),
+            alert_latency=Histogram(
+                "warning_alert_latency_seconds",
+                "Event received by Kafka until its alert is in Redis.",
+                ["type"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            consumer_lag=Gauge(
+                "warning_consumer_lag_messages", "Messages behind the log end, by topic.", ["topic"], registry=registry
+            ),
+            redis_write_errors=Counter(
+                "warning_redis_write_errors_total", "Failed Redis writes.", registry=registry
+            ),
+            redis_retries=Counter("warning_redis_retries_total", "Redis write retries.", registry=registry),
+            delivery_backlog=Gauge(
+                "warning_delivery_backlog_alerts", "Alerts waiting for Redis to accept them.", registry=registry
+            ),
+            feed_pending=Gauge(
+                "warning_feed_pending_entries", "Feed entries delivered but not acknowledged.", ["level"], registry=registry
+            ),
+            feed_oldest_pending_age=Gauge(
+                "warning_feed_oldest_pending_age_seconds", "Age of the oldest unacknowledged alert.", registry=registry
+            ),
+            ack_latency=Histogram(
+                "warning_ack_latency_seconds",
+                "Alert delivered until acknowledged by a duty officer.",
+                ["level"],
+                buckets=(30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400),
+                registry=registry,
+            ),
+            config_reloads=Counter(
+                "warning_config_reloads_total", "Thresholds file reloads.", ["outcome"], registry=registry
+            ),
+            thresholds_info=Info("warning_thresholds", "Thresholds file in force.", registry=registry),
+        )
+        m._precreate()
+        return m
+
+    def _precreate(self) -> None:
+        for ch in CHANNELS:
+            self.events_received.labels(channel=ch)
+            self.events_valid.labels(channel=ch)
+            for reason in REASONS:
+                self.events_dead_lettered.labels(channel=ch, reason=reason)
+        for t in ALERT_TYPES:
+            self.alert_latency.labels(type=t)
+            for lv in LEVELS:
+                self.alerts_emitted.labels(type=t, level=lv)
+        for lv in LEVELS:
+            self.feed_pending.labels(level=lv)
+            self.ack_latency.labels(level=lv)
+        for outcome in ("applied", "rejected"):
+            self.config_reloads.labels(outcome=outcome)
+
+    def increment(self, name: MetricName, value: float = 1.0, **labels: str) -> None:
+        """The core's metric port: add `value` to the counter `name`."""
+        counter: Counter = getattr(self, name)
+        (counter.labels(**labels) if labels else counter).inc(value)

@@ -1,0 +1,62 @@
+"""Deployment settings: the only place the engine reads the environment.
+
+Every field maps to an environment variable ``WARNING_<FIELD>`` (pinned by a test, so a rename
+cannot silently orphan an operator's config). Detector parameters are not here: they live in
+the thresholds file, which operators edit and the engine hot-reloads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Connection URLs, ports, paths and secrets (env prefix ``WARNING_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARNING_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="WARNING_KAFKA_BOOTSTRAP: Kafka bootstrap host:port"
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="WARNING_REDIS_URL: Redis for alert feeds"
+    )
+    app_id: str = Field(default="warning-engine", description="WARNING_APP_ID: Faust app id / consumer group")
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr("dev-only-pseudonym-key-change-me"),
+        description="WARNING_PSEUDONYM_KEY: HMAC key for ID/phone pseudonyms (>=16 bytes; set in production)",
+    )
+    thresholds_file: Path | None = Field(
+        default=None,
+        description="WARNING_THRESHOLDS_FILE: ops-tunable TOML; default is the packaged thresholds.toml",
+    )
+    topics_dir: Path = Field(
+        default=REPO_ROOT / "topics", description="WARNING_TOPICS_DIR: topic specs (one TOML each)"
+    )
+    data_dir: Path = Field(
+        default=REPO_ROOT / ".state", description="WARNING_DATA_DIR: Faust table data and worker state"
+    )
+    web_port: int = Field(default=6066, description="WARNING_WEB_PORT: worker HTTP port (/metrics)")
+    console_port: int = Field(default=8080, description="WARNING_CONSOLE_PORT: duty officers' web console")
+    store: str = Field(default="memory://", description="WARNING_STORE: Faust table store URL (rocksdb:// in production)")
+    # local no-Docker stack (deploy/local); see `warning stack up`
+    stack_dir: Path = Field(
+        default=REPO_ROOT / ".stack", description="WARNING_STACK_DIR: jars, data and logs of the local stack"
+    )
+    kafka_port: int = Field(default=9092, description="WARNING_KAFKA_PORT: local broker port")
+    kafka_controller_port: int = Field(default=9093, description="WARNING_KAFKA_CONTROLLER_PORT: KRaft controller port")
+    kafka_heap: str = Field(default="512m", description="WARNING_KAFKA_HEAP: local broker max heap")
+    redis_port: int = Field(default=6379, description="WARNING_REDIS_PORT: local redis-server port")
+    stack_timeout: float = Field(default=120.0, description="WARNING_STACK_TIMEOUT: readiness wait, seconds")
+    log_level: str = Field(default="INFO", description="WARNING_LOG_LEVEL: logging level")
+    log_json: bool = Field(default=False, description="WARNING_LOG_JSON: JSON log lines instead of console")
+
+
+def load() -> Settings:
+    """Settings from the environment (one call per process entry point)."""
+    return Settings()

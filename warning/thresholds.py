@@ -1,0 +1,137 @@
+"""The operators' thresholds file (TOML): schema, validation, and reload without a restart.
+
+Every detector parameter, routing rule, deadline and calendar lives in one file operators
+edit. A bad edit is rejected with the exact key and reason and the running config stays in
+force, because a typo at 3 a.m. must never silence the warnings. Core code never sees this
+module: shells turn sections into the typed parameter objects detectors take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from warning.core.errors import ImproperlyConfigured
+from warning.core.ingest import IngestLimits
+
+DEFAULT_FILE = Path(__file__).with_name("thresholds.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestSection(_Section):
+    """[ingest]: bounds on input records; beyond them a record is dead-lettered."""
+
+    max_record_bytes: int = Field(default=64 * 1024, gt=0)
+    max_text_chars: int = Field(default=4000, gt=0)
+    future_tolerance_seconds: float = Field(default=600, ge=0)
+    collective_headcount: int = Field(default=5, ge=2)
+    dead_letter_halt_ratio: float = Field(default=0.5, gt=0, le=1)
+    dead_letter_halt_min_messages: int = Field(default=200, ge=1)
+
+    def limits(self) -> IngestLimits:
+        """The core's typed view of this section."""
+        return IngestLimits(
+            max_record_bytes=self.max_record_bytes,
+            max_text_chars=self.max_text_chars,
+            future_tolerance=timedelta(seconds=self.future_tolerance_seconds),
+            collective_headcount=self.collective_headcount,
+        )
+
+
+class Thresholds(_Section):
+    """The whole file. Later sections (detectors, routing) are added beside ``ingest``."""
+
+    version: str = Field(description="operator-chosen label of this edit, exposed as a metric")
+    ingest: IngestSection = IngestSection()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedThresholds:
+    """Parsed thresholds plus where they came from and a content digest."""
+
+    thresholds: Thresholds
+    path: Path
+    digest: str
+
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} invalid entr{'y' if err.error_count() == 1 else 'ies'}"]
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"]]
+        key = f"[{'.'.join(loc[:-1])}] {loc[-1]}" if len(loc) > 1 else (loc[0] if loc else "<file>")
+        hint = " (unknown key: check its spelling against the shipped thresholds.toml)" if e["type"] == "extra_forbidden" else ""
+        lines.append(f"  {key}: {e['msg']}{hint}")
+    lines.append("Operator action: fix the entries above and save; the running thresholds stay in force.")
+    return "\n".join(lines)
+
+
+def parse(text: str, path: Path) -> LoadedThresholds:
+    """Validate TOML text; raise `ImproperlyConfigured` naming each bad key."""
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ImproperlyConfigured(
+            f"{path}: not valid TOML: {exc}\nOperator action: fix the syntax and save; "
+            "the running thresholds stay in force."
+        ) from None
+    try:
+        parsed = Thresholds.model_validate(raw)
+    except ValidationError as err:
+        raise ImproperlyConfigured(_format_error(path, err)) from None
+    return LoadedThresholds(parsed, path, hashlib.sha256(text.encode()).hexdigest()[:12])
+
+
+def load(path: Path | None = None) -> LoadedThresholds:
+    """Load the operators' file, or the packaged default when no path is set."""
+    target = path or DEFAULT_FILE
+    try:
+        text = target.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"cannot read thresholds file {target}: {exc.strerror}\n"
+            "Operator action: set WARNING_THRESHOLDS_FILE to an existing file."
+        ) from None
+    return parse(text, target)
+
+
+class Reloader:
+    """Polls the file's modification time and swaps in a new config only when it validates.
+
+    Polling (not inotify) keeps it portable to bind mounts and NFS where change events are
+    unreliable; a poll is one `stat` call.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.current = load(path)
+        self._path = self.current.path
+        self._mtime = self._path.stat().st_mtime_ns
+        self.last_error: str | None = None
+
+    def poll(self) -> bool:
+        """Reload if the file changed; True when a new config took effect."""
+        try:
+            mtime = self._path.stat().st_mtime_ns
+        except OSError as exc:
+            self.last_error = f"cannot stat {self._path}: {exc.strerror}"
+            return False
+        if mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            loaded = load(self._path)
+        except ImproperlyConfigured as exc:
+            self.last_error = str(exc)
+            return False
+        self.last_error = None
+        changed = loaded.digest != self.current.digest
+        self.current = loaded
+        return changed
