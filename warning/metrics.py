@@ -39,6 +39,7 @@ class Metrics:
     ack_latency: Histogram
     config_reloads: Counter
     thresholds_info: Info
+    ingest_halted: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -97,6 +98,12 @@ class Metrics:
                 "warning_config_reloads_total", "Thresholds file reloads.", ["outcome"], registry=registry
             ),
             thresholds_info=Info("warning_thresholds", "Thresholds file in force.", registry=registry),
+            ingest_halted=Gauge(
+                "warning_ingest_halted",
+                "1 while a channel's ingest is paused because too much of it was dead-lettered.",
+                ["channel"],
+                registry=registry,
+            ),
         )
         m._precreate()
         return m
@@ -105,6 +112,7 @@ class Metrics:
         for ch in CHANNELS:
             self.events_received.labels(channel=ch)
             self.events_valid.labels(channel=ch)
+            self.ingest_halted.labels(channel=ch).set(0)
             for reason in REASONS:
                 self.events_dead_lettered.labels(channel=ch, reason=reason)
         for t in ALERT_TYPES:

@@ -282,3 +282,29 @@ class DeadLetter:
             received_at=datetime.fromisoformat(data["received_at"]),
             original=base64.b64decode(data["original_b64"]),
         )
+
+
+class DeadLetterLimit:
+    """Tells when too large a share of recent input is being dead-lettered.
+
+    A producer that suddenly sends nothing but bad records (a schema change upstream, a wrong
+    topic) should stop the channel and page an operator rather than fill the dead-letter
+    topic with millions of records. The window is the last `window` outcomes; nothing is
+    judged before `min_messages` outcomes were seen.
+    """
+
+    def __init__(self, ratio: float, min_messages: int, window: int = 1000) -> None:
+        self.ratio = ratio
+        self.min_messages = min_messages
+        self.window = max(window, min_messages)
+        self._outcomes: list[bool] = []
+        self._bad = 0
+
+    def record(self, dead_lettered: bool) -> bool:
+        """Record one outcome; True when the limit is now exceeded."""
+        self._outcomes.append(dead_lettered)
+        self._bad += dead_lettered
+        if len(self._outcomes) > self.window:
+            self._bad -= self._outcomes.pop(0)
+        seen = len(self._outcomes)
+        return seen >= self.min_messages and self._bad / seen > self.ratio
