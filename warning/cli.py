@@ -56,7 +56,65 @@ def topics_describe() -> None:
     Console().print(table)
 
 
+@topics_app.command("schemas")
+def topics_schemas(
+    check: Annotated[bool, typer.Option(help="exit 1 if the stored schemas differ from the code")] = False,
+) -> None:
+    """Write (or check) the value schemas in topics/schemas from the code."""
+    from warning import samples, topics
+
+    catalog = topics.load_catalog(settings_mod.load().topics_dir)
+    stale = []
+    for path, schema in samples.schemas(catalog).items():
+        text = samples.render(schema)
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        console.print(f"[red]stale schemas:[/] {stale}; run `warning topics schemas`")
+        raise typer.Exit(1)
+    console.print("schemas " + ("up to date" if check else "written"))
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".jsonl or .csv file")],
+    topic: Annotated[str, typer.Option("--topic", "-t", help="topic name from topics/*.toml")],
+    key_field: Annotated[str | None, typer.Option(help="record field to use as the Kafka key")] = None,
+) -> None:
+    """Push a JSONL or CSV file into a topic (acks=all), with a progress bar and a summary."""
+    from rich.progress import Progress
+
+    from warning import topics
+    from warning.publish import Publisher, count_lines, read_records
+
+    cfg = settings_mod.load()
+    spec = topics.load_catalog(cfg.topics_dir).by_name(topic)
+    total = count_lines(file)
+    with Publisher(cfg.kafka_bootstrap) as pub, Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"publishing to {spec.name}", total=total)
+        for record in read_records(file, key_field):
+            pub.send(spec.name, record.value, key=record.key)
+            progress.advance(task)
+        pub.flush()
+    console.print(f"published {pub.sent} records from {file.name} to {spec.name} (acks=all)")
+
+
+@app.command()
+def worker(
+    no_delivery: Annotated[bool, typer.Option(help="do not run the Redis router agent")] = False,
+) -> None:
+    """Run the stream engine (Faust worker) with /metrics on WARNING_WEB_PORT."""
+    from warning.stream.app import run_worker
+
+    sys.argv = sys.argv[:1] + ["worker"]  # faust's command line parser reads argv
+    run_worker(settings_mod.load(), deliver=not no_delivery)
+
+
 # --- commands registered by other modules (keep one line each, alphabetical) ---
+from warning.stack import register as _reg_stack; _reg_stack(app)  # noqa: E402, E702, I001
 
 
 def main() -> None:
@@ -67,5 +125,3 @@ def main() -> None:
         console.print(f"[bold red]error:[/] {exc}")
         sys.exit(2)
 
-
-_ = (Path, Annotated)
