@@ -113,6 +113,19 @@ def worker(
     run_worker(settings_mod.load(), deliver=not no_delivery)
 
 
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option(help="seconds to run; 0 runs until Ctrl-C")] = 0,
+) -> None:
+    """Run the engine on the shipped samples and a simulated district, showing the flow live."""
+    from warning import demo as demo_mod
+    from warning import logs
+
+    cfg = settings_mod.load()
+    logs.configure(cfg.log_level, cfg.log_json)
+    demo_mod.run(cfg, duration)
+
+
 # --- commands registered by other modules (keep one line each, alphabetical) ---
 from warning.stack import register as _reg_stack; _reg_stack(app)  # noqa: E402, E702, I001
 

@@ -267,7 +267,7 @@ def run_worker(settings: Settings, deliver: bool = True) -> None:
     logs.configure(settings.log_level, settings.log_json)
     factory = _deliverer_factory(settings) if deliver else None
     app, _ = create_app(settings, deliverer_factory=factory)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), web_port=settings.web_port, quiet=True)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
 
 
