@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / ".state", description="WARNING_DATA_DIR: Faust table data and worker state"
     )
+    broker_session_timeout: float = Field(
+        default=30.0,
+        ge=6,
+        description="WARNING_BROKER_SESSION_TIMEOUT: seconds before a silent worker loses its partitions "
+        "(shorter = faster takeover after a crash, longer = fewer false rebalances)",
+    )
     web_port: int = Field(default=6066, description="WARNING_WEB_PORT: worker HTTP port (/metrics)")
     console_port: int = Field(default=8080, description="WARNING_CONSOLE_PORT: duty officers' web console")
     store: str = Field(default="memory://", description="WARNING_STORE: Faust table store URL (rocksdb:// in production)")

@@ -85,6 +85,7 @@ def create_app(
         pseudonymiser=Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
     )
     runtime.rebuild()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -101,6 +102,8 @@ def create_app(
         broker_commit_interval=1.0,
         stream_wait_empty=False,
         table_standby_replicas=0,
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.broker_session_timeout / 3),
         web_tables_enabled=False,
     )
 
