@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         description="WARNING_BROKER_SESSION_TIMEOUT: seconds before a silent worker loses its partitions "
         "(shorter = faster takeover after a crash, longer = fewer false rebalances)",
     )
+    bind_host: str = Field(
+        default="127.0.0.1",
+        description="WARNING_BIND_HOST: address the worker's /metrics and the console listen on (0.0.0.0 in containers)",
+    )
     web_port: int = Field(default=6066, description="WARNING_WEB_PORT: worker HTTP port (/metrics)")
     console_port: int = Field(default=8080, description="WARNING_CONSOLE_PORT: duty officers' web console")
     store: str = Field(default="memory://", description="WARNING_STORE: Faust table store URL (rocksdb:// in production)")

@@ -24,6 +24,7 @@ SETTINGS_ENV = {
     "topics_dir": "WARNING_TOPICS_DIR",
     "data_dir": "WARNING_DATA_DIR",
     "web_port": "WARNING_WEB_PORT",
+    "bind_host": "WARNING_BIND_HOST",
     "broker_session_timeout": "WARNING_BROKER_SESSION_TIMEOUT",
     "console_port": "WARNING_CONSOLE_PORT",
     "store": "WARNING_STORE",

@@ -1,0 +1,107 @@
+"""docker-compose.yml, the Dockerfile and the Prometheus/Grafana files agree with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from typer.main import get_command
+
+from warning.cli import app
+from warning.metrics import Metrics
+from warning.settings import REPO_ROOT, Settings
+
+COMPOSE: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES: dict[str, Any] = COMPOSE["services"]
+DEPLOY = REPO_ROOT / "deploy"
+
+
+def _env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in (SERVICES[service].get("environment") or {}).items()}
+
+
+def _host_ports(service: str) -> set[int]:
+    return {int(p.rsplit(":", 1)[1]) for p in SERVICES[service].get("ports", [])}
+
+
+@pytest.mark.parametrize("service", ["topics", "worker", "console"])
+def test_engine_env_vars_are_settings(service: str) -> None:
+    fields = {f"WARNING_{name.upper()}" for name in Settings.model_fields}
+    env = _env(service)
+    assert env, f"{service} has no environment"
+    unknown = {k for k in env if k.startswith("WARNING_")} - fields
+    assert not unknown, f"{service}: {unknown} are not settings"
+
+
+def test_dockerfile_env_vars_are_settings() -> None:
+    fields = {f"WARNING_{name.upper()}" for name in Settings.model_fields}
+    text = (DEPLOY / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert set(re.findall(r"(WARNING_[A-Z_]+)=", text)) <= fields
+
+
+def test_ports_match_settings_and_scrape_config() -> None:
+    env = _env("worker")
+    web_port = int(env["WARNING_WEB_PORT"])
+    assert web_port == Settings.model_fields["web_port"].default
+    assert web_port in _host_ports("worker")
+    assert int(env["WARNING_CONSOLE_PORT"]) in _host_ports("console")
+    prom = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
+    assert f"worker:{web_port}" in targets
+
+
+def test_service_addresses_match() -> None:
+    env = _env("worker")
+    kafka_port = env["WARNING_KAFKA_BOOTSTRAP"].rsplit(":", 1)[1]
+    assert f"PLAINTEXT://kafka:{kafka_port}" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["WARNING_REDIS_URL"].startswith("redis://redis:6379/")
+    assert "--appendonly" in SERVICES["redis"]["command"]
+
+
+def test_kafka_image_matches_local_broker_version() -> None:
+    pom = (DEPLOY / "local" / "kafka" / "pom.xml").read_text(encoding="utf-8")
+    version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom)
+    assert version is not None
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{version.group(1)}"
+
+
+def test_compose_commands_exist_in_the_cli() -> None:
+    group: Any = get_command(app)
+    for name in ("topics", "worker", "console"):
+        command = SERVICES[name]["command"]
+        assert command[0] in group.commands, f"compose runs `warning {command[0]}`, which the CLI lacks"
+        if len(command) > 1:
+            assert command[1] in group.commands[command[0]].commands
+
+
+def _metric_names() -> set[str]:
+    names: set[str] = set()
+    for metric in Metrics.create(CollectorRegistry()).registry.collect():
+        names.add(metric.name)  # families whose labelled children appear only at run time
+        names.update(s.name for s in metric.samples)
+    return names
+
+
+def _used_metrics(text: str) -> set[str]:
+    return set(re.findall(r"\b(warning_[a-z_]+)", text))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [DEPLOY / "prometheus" / "rules.yml", DEPLOY / "grafana" / "dashboards" / "warning-engine.json"],
+    ids=lambda p: Path(p).name,
+)
+def test_dashboards_and_rules_use_existing_metrics(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        json.loads(text)
+    else:
+        yaml.safe_load(text)
+    used = _used_metrics(text)
+    assert used, "no engine metric referenced"
+    assert used <= _metric_names(), f"unknown metrics: {used - _metric_names()}"
