@@ -32,17 +32,20 @@ from warning.topics import INPUT_CHANNELS, Catalog, create_topics, load_catalog
 console = Console()
 
 
-def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes], log_hint: str) -> None:
+    """Wait until a child process answers 200 on `url`; fail fast if it exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServiceUnavailable(f"worker exited with code {proc.returncode}; see .state/worker.log")
-        with contextlib.suppress(OSError):
+            raise ServiceUnavailable(f"process exited with code {proc.returncode}; see {log_hint}")
+        try:
             with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - fixed local URL
                 if resp.status == 200:
                     return
-        time.sleep(0.5)
-    raise ServiceUnavailable(f"worker not ready at {url} after {timeout_s:.0f}s; see .state/worker.log")
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise ServiceUnavailable(f"not ready at {url} after {timeout_s:.0f}s; see {log_hint}")
 
 
 @contextlib.contextmanager
@@ -109,7 +112,9 @@ def publish_samples(settings: Settings, catalog: Catalog) -> int:
 
 def show_ingest(records: list[tuple[str, bytes]], catalog: Catalog) -> None:
     """Print what ingest made of the samples: events and dead letters with their reasons."""
-    events = Table("渠道", "事件编号", "网格", "类别", "严重度", "标记", title="events: 归一化事件(身份证号、电话已假名化)")
+    events = Table(
+        "渠道", "事件编号", "网格", "类别", "严重度", "标记", title="events: 归一化事件(身份证号、电话已假名化)"
+    )
     dead = Table("来源主题", "偏移", "原因", "说明", title="dead-letters: 死信(保留原始字节)")
     for topic, value in records:
         data = json.loads(value)
@@ -140,7 +145,7 @@ def run(settings: Settings, duration: float) -> None:
     watch = [catalog.events.name, catalog.dead_letters.name]
     with child([exe, "worker"], state / "worker.log", env) as worker:
         console.print(f"[bold]worker[/] pid {worker.pid}; metrics at http://127.0.0.1:{settings.web_port}/metrics")
-        _wait_http(f"http://127.0.0.1:{settings.web_port}/healthz", 120, worker)
+        wait_http(f"http://127.0.0.1:{settings.web_port}/healthz", 120, worker, str(state / "worker.log"))
         start = _end_offsets(settings.kafka_bootstrap, watch)
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")

@@ -74,15 +74,16 @@ class Metrics:
             consumer_lag=Gauge(
                 "warning_consumer_lag_messages", "Messages behind the log end, by topic.", ["topic"], registry=registry
             ),
-            redis_write_errors=Counter(
-                "warning_redis_write_errors_total", "Failed Redis writes.", registry=registry
-            ),
+            redis_write_errors=Counter("warning_redis_write_errors_total", "Failed Redis writes.", registry=registry),
             redis_retries=Counter("warning_redis_retries_total", "Redis write retries.", registry=registry),
             delivery_backlog=Gauge(
                 "warning_delivery_backlog_alerts", "Alerts waiting for Redis to accept them.", registry=registry
             ),
             feed_pending=Gauge(
-                "warning_feed_pending_entries", "Feed entries delivered but not acknowledged.", ["level"], registry=registry
+                "warning_feed_pending_entries",
+                "Feed entries delivered but not acknowledged.",
+                ["level"],
+                registry=registry,
             ),
             feed_oldest_pending_age=Gauge(
                 "warning_feed_oldest_pending_age_seconds", "Age of the oldest unacknowledged alert.", registry=registry

@@ -141,7 +141,7 @@ def derived_samples(catalog: Catalog, pseudonymiser: Pseudonymiser) -> tuple[lis
         for offset, raw in enumerate(spec.sample.read_bytes().splitlines()):
             try:
                 event = ingest(channel, raw, SAMPLE_RECEIVED_AT, pseudonymiser, IngestLimits())  # type: ignore[arg-type]  # channel values are Channel literals
-            except Exception as exc:  # noqa: BLE001 - InvalidEvent is the only expected one
+            except Exception as exc:
                 reason = getattr(exc, "reason", "schema")
                 detail = getattr(exc, "detail", str(exc))
                 dl = DeadLetter(reason, detail, spec.name, 0, offset, SAMPLE_RECEIVED_AT, raw)

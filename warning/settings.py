@@ -23,9 +23,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="WARNING_KAFKA_BOOTSTRAP: Kafka bootstrap host:port"
     )
-    redis_url: str = Field(
-        default="redis://127.0.0.1:6379/0", description="WARNING_REDIS_URL: Redis for alert feeds"
-    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="WARNING_REDIS_URL: Redis for alert feeds")
     app_id: str = Field(default="warning-engine", description="WARNING_APP_ID: Faust app id / consumer group")
     pseudonym_key: SecretStr = Field(
         default=SecretStr("dev-only-pseudonym-key-change-me"),
@@ -49,11 +47,14 @@ class Settings(BaseSettings):
     )
     bind_host: str = Field(
         default="127.0.0.1",
-        description="WARNING_BIND_HOST: address the worker's /metrics and the console listen on (0.0.0.0 in containers)",
+        description="WARNING_BIND_HOST: address the worker's /metrics and the console listen on "
+        "(0.0.0.0 in containers)",
     )
     web_port: int = Field(default=6066, description="WARNING_WEB_PORT: worker HTTP port (/metrics)")
     console_port: int = Field(default=8080, description="WARNING_CONSOLE_PORT: duty officers' web console")
-    store: str = Field(default="memory://", description="WARNING_STORE: Faust table store URL (rocksdb:// in production)")
+    store: str = Field(
+        default="memory://", description="WARNING_STORE: Faust table store URL (rocksdb:// in production)"
+    )
     # local no-Docker stack (deploy/local); see `warning stack up`
     stack_dir: Path = Field(
         default=REPO_ROOT / ".stack", description="WARNING_STACK_DIR: jars, data and logs of the local stack"

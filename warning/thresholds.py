@@ -13,12 +13,14 @@ import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import IngestLimits
+from warning.core.routing import DEFAULT_DEPARTMENT_CODES, RoutingRules, TargetKind
+from warning.core.taxonomy import CATEGORIES, LEVELS, AlertType, Level
 
 DEFAULT_FILE = Path(__file__).with_name("thresholds.toml")
 
@@ -47,11 +49,85 @@ class IngestSection(_Section):
         )
 
 
+_DEPT_CODE = r"^[a-z0-9_]{1,16}$"
+_SUPPRESS: dict[AlertType, float] = {"dynamic": 3600, "pattern": 86400, "relational": 21600, "case": 21600}
+_DEADLINES: dict[Level, float] = {"blue": 86400, "yellow": 14400, "orange": 3600, "red": 0}
+
+
+class RoutingSection(_Section):
+    """[routing]: which desks receive each level, department feeds, dedupe and suppression."""
+
+    blue: tuple[TargetKind, ...] = ("unit", "community")
+    yellow: tuple[TargetKind, ...] = ("street",)
+    orange: tuple[TargetKind, ...] = ("street", "district")
+    red: tuple[TargetKind, ...] = ("district",)
+    department_types: tuple[AlertType, ...] = ("relational",)
+    default_department: str = Field(default="mtzx", pattern=_DEPT_CODE)
+    max_evidence: int = Field(default=50, ge=1, le=1000)
+    suppress_seconds: dict[AlertType, float] = Field(default_factory=lambda: dict(_SUPPRESS))
+    departments: dict[str, Annotated[str, Field(pattern=_DEPT_CODE)]] = Field(
+        default_factory=lambda: dict(DEFAULT_DEPARTMENT_CODES)
+    )
+
+    @model_validator(mode="after")
+    def _every_department_has_a_code(self) -> RoutingSection:
+        missing = sorted({dept for _, dept in CATEGORIES.values()} - set(self.departments))
+        if missing:
+            raise ValueError(f"[routing.departments] has no feed code for {missing}")
+        if any(v < 0 for v in self.suppress_seconds.values()):
+            raise ValueError("[routing.suppress_seconds] values must be >= 0")
+        return self
+
+
+class LifecycleSection(_Section):
+    """[lifecycle]: acknowledgement deadlines per level before automatic escalation."""
+
+    ack_deadline_seconds: dict[Level, float] = Field(default_factory=lambda: dict(_DEADLINES))
+
+    @model_validator(mode="after")
+    def _non_negative(self) -> LifecycleSection:
+        if any(v < 0 for v in self.ack_deadline_seconds.values()):
+            raise ValueError("[lifecycle.ack_deadline_seconds] values must be >= 0 (0 = never escalate)")
+        return self
+
+
+class DeliverySection(_Section):
+    """[delivery]: Redis write retries, replay protection and feed length."""
+
+    retry_base_seconds: float = Field(default=0.2, gt=0)
+    retry_cap_seconds: float = Field(default=30.0, gt=0)
+    occurrence_ttl_seconds: int = Field(default=35 * 86400, ge=60)
+    feed_maxlen: int = Field(default=100_000, ge=100)
+    conflict_retries: int = Field(default=20, ge=1)
+
+
+def _seconds(value: float) -> timedelta | None:
+    """0 means "never" for deadlines."""
+    return timedelta(seconds=value) if value else None
+
+
+def routing_rules(t: Thresholds) -> RoutingRules:
+    """The core's typed routing parameters from the [routing] and [lifecycle] sections."""
+    r, lc = t.routing, t.lifecycle
+    return RoutingRules(
+        targets={"blue": r.blue, "yellow": r.yellow, "orange": r.orange, "red": r.red},
+        department_types=frozenset(r.department_types),
+        department_codes=dict(r.departments),
+        default_department=r.default_department,
+        suppress={k: timedelta(seconds=v) for k, v in r.suppress_seconds.items()},
+        ack_deadlines={lv: _seconds(lc.ack_deadline_seconds.get(lv, 0)) for lv in LEVELS},
+        max_evidence=r.max_evidence,
+    )
+
+
 class Thresholds(_Section):
     """The whole file. Later sections (detectors, routing) are added beside ``ingest``."""
 
     version: str = Field(description="operator-chosen label of this edit, exposed as a metric")
     ingest: IngestSection = IngestSection()
+    routing: RoutingSection = RoutingSection()
+    lifecycle: LifecycleSection = LifecycleSection()
+    delivery: DeliverySection = DeliverySection()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +144,11 @@ def _format_error(path: Path, err: ValidationError) -> str:
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
         key = f"[{'.'.join(loc[:-1])}] {loc[-1]}" if len(loc) > 1 else (loc[0] if loc else "<file>")
-        hint = " (unknown key: check its spelling against the shipped thresholds.toml)" if e["type"] == "extra_forbidden" else ""
+        hint = (
+            " (unknown key: check its spelling against the shipped thresholds.toml)"
+            if e["type"] == "extra_forbidden"
+            else ""
+        )
         lines.append(f"  {key}: {e['msg']}{hint}")
     lines.append("Operator action: fix the entries above and save; the running thresholds stay in force.")
     return "\n".join(lines)

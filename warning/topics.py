@@ -105,8 +105,9 @@ def create_topics(bootstrap: str, catalog: Catalog, timeout_s: float = 30.0) -> 
     """Create missing topics; return the names created. Existing topics are left as they are."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="warning-topics",
-                             request_timeout_ms=int(timeout_s * 1000))
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="warning-topics", request_timeout_ms=int(timeout_s * 1000)
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [

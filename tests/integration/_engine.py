@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warning.core.errors import ServiceUnavailable
+from warning.demo import wait_http
 from warning.settings import Settings
 from warning.topics import Catalog, create_topics, load_catalog
 
@@ -40,7 +42,9 @@ def isolated_topics(src: Path, dest: Path, prefix: str, partitions: int | None =
     for spec in src.glob("*.toml"):
         text = spec.read_text(encoding="utf-8")
         text = re.sub(r'^name = "([^"]+)"', lambda m: f'name = "{prefix}{m.group(1)}"', text, flags=re.M)
-        text = re.sub(r'^(value_schema|sample) = "([^"]+)"', lambda m: f'{m.group(1)} = "{src / m.group(2)}"', text, flags=re.M)
+        text = re.sub(
+            r'^(value_schema|sample) = "([^"]+)"', lambda m: f'{m.group(1)} = "{src / m.group(2)}"', text, flags=re.M
+        )
         if partitions is not None:
             text = re.sub(r"^partitions = \d+", f"partitions = {partitions}", text, flags=re.M)
         (dest / spec.name).write_text(text, encoding="utf-8")
@@ -59,7 +63,9 @@ class Engine:
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
-        self.topics_dir = isolated_topics(self.base.topics_dir, self.workdir / "topics", f"t{self.unique}-", self.partitions)
+        self.topics_dir = isolated_topics(
+            self.base.topics_dir, self.workdir / "topics", f"t{self.unique}-", self.partitions
+        )
         self.catalog: Catalog = load_catalog(self.topics_dir)
         self.web_port = free_port()
         self.env = {
@@ -76,24 +82,25 @@ class Engine:
     @property
     def settings(self) -> Settings:
         return Settings(
-            topics_dir=self.topics_dir, app_id=f"t{self.unique}", web_port=self.web_port, data_dir=self.workdir / "state"
+            topics_dir=self.topics_dir,
+            app_id=f"t{self.unique}",
+            web_port=self.web_port,
+            data_dir=self.workdir / "state",
         )
 
     def start(self, *args: str, timeout_s: float = 90) -> None:
         with (self.workdir / "worker.log").open("ab") as log:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
-                [WARNING_EXE, "worker", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.proc = subprocess.Popen(
+                [WARNING_EXE, "worker", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/healthz", timeout=1) as r:  # noqa: S310
-                    if r.status == 200:
-                        return
-            time.sleep(0.3)
-        raise AssertionError(f"worker not ready in {timeout_s}s:\n{self.log_tail()}")
+        try:
+            wait_http(f"http://127.0.0.1:{self.web_port}/healthz", timeout_s, self.proc, "worker.log")
+        except ServiceUnavailable as exc:
+            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
 
     def stop(self, hard: bool = False) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -106,7 +113,7 @@ class Engine:
             self.proc.wait()
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as r:
             text: str = r.read().decode()
             return text
 

@@ -27,7 +27,9 @@ def grid_record(i: int, **over: Any) -> bytes:
         "occurred_at": "2026-11-24T09:00:00+08:00",
         "location": {"street": "S03", "community": "S03-C02", "grid_id": f"S03-C02-G{i % 7 + 1:02d}"},
         "category": "neighbour",
-        "parties": [{"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}],
+        "parties": [
+            {"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}
+        ],
         "text": "邻里纠纷",
     }
     rec.update(over)

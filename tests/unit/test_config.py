@@ -134,8 +134,16 @@ def test_shipped_samples_hold_valid_and_invalid_records() -> None:
     assert len(events) == 7
     reasons = sorted(json.loads(d)["reason"] for d in dead)
     assert reasons == sorted(
-        ["unknown_category", "missing_grid", "future_timestamp", "bad_json", "schema", "schema",
-         "unsupported_version", "bad_encoding"]
+        [
+            "unknown_category",
+            "missing_grid",
+            "future_timestamp",
+            "bad_json",
+            "schema",
+            "schema",
+            "unsupported_version",
+            "bad_encoding",
+        ]
     )
     stored = catalog.events.sample
     assert stored is not None

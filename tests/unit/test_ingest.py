@@ -36,7 +36,9 @@ def grid(**over: Any) -> dict[str, Any]:
         "occurred_at": "2026-11-24T09:00:00+08:00",
         "location": {"street": "S03", "community": "S03-C02", "grid_id": "S03-C02-G05"},
         "category": "neighbour",
-        "parties": [{"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}],
+        "parties": [
+            {"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}
+        ],
         "text": "邻里噪音",
     }
     rec.update(over)
@@ -80,7 +82,11 @@ def run(channel: Channel, data: bytes, limits: IngestLimits = LIMITS) -> Event:
         ("grid", raw(grid(category="ufo")), "unknown_category"),
         ("grid", raw(grid(location={"street": "S03", "community": "S03-C02"})), "missing_grid"),
         ("grid", raw({k: v for k, v in grid().items() if k != "location"}), "missing_grid"),
-        ("grid", raw(grid(location={"street": "S01", "community": "S03-C02", "grid_id": "S03-C02-G05"})), "bad_location"),
+        (
+            "grid",
+            raw(grid(location={"street": "S01", "community": "S03-C02", "grid_id": "S03-C02-G05"})),
+            "bad_location",
+        ),
         ("grid", raw(grid(location={"street": "S03", "community": "S03-C02", "grid_id": "grid 5"})), "bad_location"),
         ("grid", raw(grid(occurred_at="2026-11-24T09:00:00")), "schema"),
         ("grid", raw(grid(occurred_at="2027-01-01T00:00:00+08:00")), "future_timestamp"),
@@ -106,7 +112,12 @@ def test_invalid_input_gets_a_named_reason(channel: Channel, data: bytes, reason
         ("grid", grid(severity="hard", headcount=30), 3, ("collective",)),
         ("hotline", hotline(repeat_count=3), 1, ("repeat",)),
         ("hotline", hotline(request_type="consult"), 0, ()),
-        ("petition", petition(is_repeat=True, level_reached="province", backlog=True), 3, ("repeat", "level_up", "backlog")),
+        (
+            "petition",
+            petition(is_repeat=True, level_reached="province", backlog=True),
+            3,
+            ("repeat", "level_up", "backlog"),
+        ),
         ("petition", petition(headcount=8), 2, ("collective",)),
     ],
 )
@@ -128,9 +139,10 @@ def test_event_id_is_stable_so_redelivery_dedupes() -> None:
 
 
 def test_no_raw_identifier_leaves_ingest() -> None:
-    rec = hotline(text="回电13812345678,身份证330322198503120021", parties=[
-        {"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}
-    ])
+    rec = hotline(
+        text="回电13812345678,身份证330322198503120021",
+        parties=[{"role": "complainant", "name": "王秀英", "id_number": "330322198503120021", "phone": "13812345678"}],
+    )
     event = run("hotline", raw(rec))
     blob = json.dumps(event.to_dict(), ensure_ascii=False)
     assert "13812345678" not in blob

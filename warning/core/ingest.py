@@ -113,9 +113,7 @@ def parse(channel: Channel, raw: bytes, limits: IngestLimits) -> InputRecord:
         raise InvalidEvent("schema", f"record must be a JSON object, got {type(data).__name__}")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise InvalidEvent(
-            "unsupported_version", f"schema_version {version!r}; this engine reads {SCHEMA_VERSION}"
-        )
+        raise InvalidEvent("unsupported_version", f"schema_version {version!r}; this engine reads {SCHEMA_VERSION}")
     try:
         return SCHEMAS[channel].model_validate(data)
     except ValidationError as err:

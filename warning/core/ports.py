@@ -6,11 +6,12 @@ core knows of them, which is what lets one core run under both shells and under 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from warning.core.events import Alert, Event
+from warning.core.lifecycle import AlertRecord
+from warning.core.routing import ApplyResult, Write
 
 S = TypeVar("S")
 
@@ -34,9 +35,7 @@ class Detector(Protocol):
         """Empty state for a new key."""
         ...
 
-    def update(
-        self, state: DetectorState, event: Event, now: datetime
-    ) -> tuple[DetectorState, list[Alert]]:
+    def update(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
         """Score the event against the state, then learn from it; return new state and alerts."""
         ...
 
@@ -46,10 +45,19 @@ class Detector(Protocol):
 
 
 class AlertSink(Protocol):
-    """Where alerts go: Redis in production, memory in tests and replay."""
+    """Where routed alerts are stored: Redis in production, memory in tests and replay.
 
-    def write(self, alerts: Sequence[Alert]) -> None:
-        """Store alerts durably and idempotently on `alert_id`; raise `Backpressure` to retry."""
+    The core decides (`warning.core.routing.decide`) from the record `load` returned; `apply`
+    writes the decision in one transaction only if the record's version is unchanged and the
+    occurrence was not applied before (`warning.sinks.base.AlertStore` is the full interface).
+    """
+
+    async def load(self, alert_id: str) -> AlertRecord | None:
+        """The stored record, or None; raise `Backpressure` when the store is unreachable."""
+        ...
+
+    async def apply(self, write: Write) -> ApplyResult:
+        """Check-and-set: feed entries, record, indexes, audit and occurrence mark, atomically."""
         ...
 
 

@@ -70,9 +70,7 @@ class GridReport(_Common):
     visit_mode: Literal["routine", "appointment", "remote", "joint"] = Field(
         default="routine", description="平时接诊/预约出诊/远程问诊/集中会诊"
     )
-    severity: Literal["micro", "minor", "major", "hard"] = Field(
-        default="minor", description="微事/小事/大事/难事"
-    )
+    severity: Literal["micro", "minor", "major", "hard"] = Field(default="minor", description="微事/小事/大事/难事")
     solved_in_grid: bool = False
 
 

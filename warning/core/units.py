@@ -29,7 +29,7 @@ def kind(code: str) -> UnitKind:
         return "district"
     if not is_unit(code):
         raise ValueError(f'Unknown unit code "{code}"; expected district, Sxx, Sxx-Cxx or Sxx-Cxx-Gxx')
-    return ("street", "community", "grid")[code.count("-")]  # type: ignore[return-value]  # index 0-2 by construction
+    return ("street", "community", "grid")[code.count("-")]
 
 
 def parent(code: str) -> str:
