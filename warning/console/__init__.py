@@ -1,3 +1,49 @@
-"""console."""
+"""Duty officers' web console (aiohttp + server-sent events); see `warning.console.app`."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``warning console`` to the ``warning`` app."""
+
+    @app.command("console")
+    def console_cmd(
+        port: Annotated[int | None, typer.Option(help="HTTP port (default WARNING_CONSOLE_PORT)")] = None,
+        host: Annotated[str, typer.Option(help="bind address (internal network only)")] = "127.0.0.1",
+        secret_file: Annotated[
+            Path | None, typer.Option(help="file with the cookie-signing key; default: random per process")
+        ] = None,
+    ) -> None:
+        """值班台网页: live alerts per unit with acknowledge/resolve (internal network only)."""
+        import os
+
+        from aiohttp import web
+
+        from warning import acl, logs
+        from warning import settings as settings_mod
+        from warning.console.app import create_app
+        from warning.delivery import build_deliverer
+        from warning.metrics import Metrics
+        from warning.thresholds import Reloader
+
+        cfg = settings_mod.load()
+        logs.configure(cfg.log_level, cfg.log_json)
+        secret = secret_file.read_bytes().strip() if secret_file else os.urandom(32)
+        from prometheus_client import CollectorRegistry
+
+        deliverer = build_deliverer(cfg, Reloader(cfg.thresholds_file), Metrics.create(CollectorRegistry()))
+
+        async def authenticate(name: str, password: str) -> bool:
+            return await acl.verify_password(cfg.redis_url, name, password)
+
+        web.run_app(
+            create_app(deliverer, authenticate, secret=secret),
+            host=host,
+            port=port or cfg.console_port,
+            shutdown_timeout=2.0,
+        )

@@ -1,0 +1,139 @@
+"""The web console in real headless Chromium: an alert delivered to Redis appears live and is acked.
+
+Needs Debian's chromium (`deploy/local/install-browser.sh`); Playwright drives the system
+binary, never a downloaded one. The helpers (`warning.console.testing`) are shared with the
+Kafka → page test of the stream shell.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from warning import acl
+from warning.console.app import create_app
+from warning.console.testing import CHROMIUM, T0, chromium_page, make_alert, running_console
+from warning.core.ports import ManualClock
+from warning.core.routing import RoutingRules
+from warning.delivery import Backoff, Deliverer
+from warning.metrics import Metrics
+from warning.settings import Settings
+from warning.sinks.redis import RedisAlertSink
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+@pytest.fixture
+async def console(stack: Settings, unique: str) -> AsyncIterator[tuple[str, Deliverer, str, str]]:
+    """A console over a prefixed Redis sink with one S03 officer; yields (url, deliverer, user, pw)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} missing: run deploy/local/install-browser.sh")
+    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
+    prefix = f"test:{unique}:warning:"
+    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
+    deliverer = Deliverer(
+        sink,
+        RoutingRules(),
+        Metrics.create(CollectorRegistry()),
+        ManualClock(T0),
+        backoff=Backoff(0.05, 0.2),
+    )
+    name, password = f"c{unique}", "console-pass"
+    await acl.add_user(client, "S03", name, password, prefix=prefix)
+
+    async def authenticate(user: str, pw: str) -> bool:
+        return await acl.verify_password(stack.redis_url, user, pw)
+
+    app = create_app(deliverer, authenticate, secret=os.urandom(32), poll_interval=0.1)
+    try:
+        async with running_console(app) as url:
+            yield url, deliverer, name, password
+    finally:
+        await client.acl_deluser(name)
+        if (await client.config_get("aclfile")).get("aclfile"):
+            await client.acl_save()
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await sink.close()
+
+
+async def login(page: Any, url: str, name: str, password: str) -> None:
+    """Log in through the form and wait for the live connection."""
+    await page.goto(f"{url}/login")
+    await page.fill("#name", name)
+    await page.fill("#password", password)
+    await page.click("#login-submit")
+    await page.wait_for_selector("#conn.ok", timeout=10_000)
+
+
+async def test_alert_appears_live_and_is_acknowledged(
+    console: tuple[str, Deliverer, str, str],
+) -> None:
+    url, deliverer, name, password = console
+    async with chromium_page() as page:
+        await page.goto(url)
+        assert page.url.endswith("/login")  # no session, no feed
+        await page.fill("#name", name)
+        await page.fill("#password", "wrong-password")
+        await page.click("#login-submit")
+        await page.wait_for_selector("#login-error:not([hidden])")
+        await login(page, url, name, password)
+        assert name in await page.inner_text("#whoami")
+
+        await deliverer.handle(make_alert("web-1", unit="S03-C02-G05", evidence=("e1", "e2")))
+        await deliverer.handle(make_alert("web-other", unit="S04-C01-G01"))
+        card = page.locator('article.alert[data-alert-id="web-1"]')
+        await card.wait_for(timeout=10_000)
+        text = await card.inner_text()
+        for expected in ["蓝色", "新预警", "S03-C02-G05", "1小时事件数", "2 条事件", "待签收", "劳资纠纷"]:
+            assert expected in text, expected
+
+        await deliverer.handle(make_alert("web-1", level="orange", at=T0 + timedelta(minutes=3)))
+        await page.wait_for_function(
+            "document.querySelector('article.alert[data-alert-id=\"web-1\"] .kind').textContent.includes('升级')",
+            timeout=10_000,
+        )
+        assert "橙色" in await card.locator(".level").inner_text()
+
+        await card.locator(".note").fill("已联系社区书记")
+        await card.locator("button.ack").click()
+        await page.wait_for_selector('article.alert[data-alert-id="web-1"][data-state="acknowledged"]')
+        assert await card.locator(".state").inner_text() == "已签收"
+        await card.locator("button.resolve").click()
+        await page.wait_for_selector('article.alert[data-alert-id="web-1"][data-state="resolved"]')
+        assert await page.locator('article.alert[data-alert-id="web-other"]').count() == 0
+
+    trail = await deliverer.sink.audit("web-1")
+    acks = [e for e in trail if e.action == "acknowledge"]
+    assert [(e.actor, e.note, e.to_state) for e in acks] == [(name, "已联系社区书记", "acknowledged")]
+    assert trail[-1].action == "resolve"
+    assert trail[-1].outcome == "resolved_by_mediation"
+
+
+async def test_console_api_enforces_scope_and_audits_details(
+    console: tuple[str, Deliverer, str, str],
+) -> None:
+    url, deliverer, name, password = console
+    await deliverer.handle(make_alert("in", type="case", details={"parties": [{"person_ref": "p-7"}]}))
+    await deliverer.handle(make_alert("out", unit="S04-C01-G01"))
+    async with chromium_page() as page:
+        await login(page, url, name, password)
+        api = page.request
+        assert (await api.get(f"{url}/api/alerts/out")).status == 404
+        forged = await api.post(f"{url}/api/alerts/out/ack", data={"note": "x"})
+        assert forged.status == 404
+        shown = await (await api.get(f"{url}/api/alerts/in")).json()
+        assert "p-7" not in str(shown)
+        details = await (await api.get(f"{url}/api/alerts/in/details")).json()
+        assert details == {"parties": [{"person_ref": "p-7"}]}
+    last = (await deliverer.sink.audit("in"))[-1]
+    assert (last.action, last.actor) == ("read_details", name)
+    assert (await deliverer.sink.load("out")) is not None
+    assert (await deliverer.sink.load("out")).state == "new"  # type: ignore[union-attr]  # asserted not None above

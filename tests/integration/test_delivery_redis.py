@@ -1,0 +1,220 @@
+"""Delivery against real redis-server: outage recovery, ACL scoping, desk consumer groups, CLI.
+
+Uses the local stack's Redis (`stack` fixture) under a unique key prefix (or, for the CLI, a
+dedicated database) and removes its keys and ACL users afterwards. The outage test runs its
+own short-lived redis-server on a free port, because stopping the shared one would disturb
+every other test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+from redis import exceptions as rexc
+from typer.testing import CliRunner
+
+from warning import acl
+from warning.console.testing import T0, free_port, make_alert
+from warning.core.ports import ManualClock
+from warning.core.routing import RoutingRules
+from warning.delivery import Backoff, Deliverer
+from warning.feed import follow
+from warning.metrics import Metrics
+from warning.settings import Settings
+from warning.sinks.redis import RedisAlertSink
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def rsink(stack: Settings, unique: str) -> AsyncIterator[RedisAlertSink]:
+    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
+    prefix = f"test:{unique}:warning:"
+    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
+    try:
+        yield sink
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await sink.close()
+
+
+@pytest.fixture
+async def officer(rsink: RedisAlertSink, unique: str) -> AsyncIterator[tuple[str, str]]:
+    """An officer user of street S03 (keys under the test prefix); removed afterwards."""
+    name, password = f"t{unique}", "s3cret-pass"
+    await acl.add_user(rsink.client, "S03", name, password, prefix=rsink.prefix)
+    try:
+        yield name, password
+    finally:
+        await rsink.client.acl_deluser(name)
+        aclfile = await rsink.client.config_get("aclfile")
+        if aclfile.get("aclfile"):
+            await rsink.client.acl_save()
+
+
+def _deliverer(sink: RedisAlertSink, registry: CollectorRegistry | None = None) -> Deliverer:
+    metrics = Metrics.create(registry or CollectorRegistry())
+    return Deliverer(sink, RoutingRules(), metrics, ManualClock(T0), backoff=Backoff(0.05, 0.2))
+
+
+async def test_delivery_waits_for_redis_and_loses_nothing(tmp_path: Path) -> None:
+    """Redis down at first: handle() keeps retrying and returns only once the alert is stored."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    port = free_port()
+    sink = RedisAlertSink.from_url(f"redis://127.0.0.1:{port}/0")
+    registry = CollectorRegistry()
+    deliverer = _deliverer(sink, registry)
+    task = asyncio.create_task(deliverer.handle(make_alert(), received_at=T0))
+    await asyncio.sleep(0.6)
+    assert not task.done()  # still waiting: the Kafka offset would not be committed
+    assert (registry.get_sample_value("warning_redis_retries_total") or 0) >= 2
+    assert registry.get_sample_value("warning_delivery_backlog_alerts") == 1
+    proc = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        result = await asyncio.wait_for(task, timeout=15)
+        assert result.kind == "new"
+        assert result.attempts >= 3
+        assert len(await sink.feed("all")) == 1
+        assert (await deliverer.handle(make_alert())).kind == "duplicate"
+        assert registry.get_sample_value("warning_delivery_backlog_alerts") == 0
+    finally:
+        await sink.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_officer_reads_own_feeds_and_is_refused_other_units(
+    stack: Settings, rsink: RedisAlertSink, officer: tuple[str, str]
+) -> None:
+    deliverer = _deliverer(rsink)
+    await deliverer.handle(make_alert("mine", unit="S03-C02-G05"))
+    await deliverer.handle(make_alert("theirs", unit="S04-C01-G01"))
+    name, password = officer
+    client = acl.officer_client(stack.redis_url, name, password)
+    try:
+        shown: list[str] = []
+        n = await follow(
+            client,
+            rsink.feed_key("S03-C02"),
+            "desk",
+            name,
+            lambda _id, f: shown.append(f["alert_id"]),
+            timeout=0.2,
+        )
+        assert (n, shown) == (1, ["mine"])
+        for key in [rsink.feed_key("S04-C01"), rsink.feed_key("S030"), rsink.feed_key("all")]:
+            with pytest.raises(rexc.NoPermissionError):
+                await client.xrange(key)
+        with pytest.raises(rexc.NoPermissionError):
+            await client.hgetall(rsink.alert_key("mine"))
+        with pytest.raises(rexc.NoPermissionError):
+            await follow(client, rsink.feed_key("S04-C01"), "desk", name, lambda *_: None, timeout=0.1)
+    finally:
+        await client.aclose()
+    assert await acl.verify_password(stack.redis_url, name, password)
+    assert not await acl.verify_password(stack.redis_url, name, "wrong-password")
+
+
+async def test_desk_replays_pending_entries_after_a_crash(rsink: RedisAlertSink) -> None:
+    deliverer = _deliverer(rsink)
+    for i in range(3):
+        await deliverer.handle(make_alert(f"p{i}", at=T0 + timedelta(minutes=i)))
+    key = rsink.feed_key("S03-C02")
+
+    def crash_on_second(entry_id: str, fields: dict[str, str]) -> None:
+        seen.append(fields["alert_id"])
+        if len(seen) == 2:
+            raise RuntimeError("terminal died while displaying")
+
+    seen: list[str] = []
+    with pytest.raises(RuntimeError):
+        await follow(rsink.client, key, "desk", "officer-1", crash_on_second, timeout=0.1)
+    assert seen == ["p0", "p1"]
+    again: list[str] = []
+    n = await follow(rsink.client, key, "desk", "officer-1", lambda _i, f: again.append(f["alert_id"]), timeout=0.1)
+    assert again == ["p1", "p2"]  # p1 was pending (shown, never acked): shown again, nothing skipped
+    assert n == 2
+    other: list[str] = []
+    await follow(rsink.client, key, "night-desk", "officer-2", lambda _i, f: other.append(f["alert_id"]), max_entries=3)
+    assert other == ["p0", "p1", "p2"]  # another desk has its own cursor
+    pending = await rsink.client.xpending(key, "desk")
+    assert pending["pending"] == 0
+
+
+@pytest.fixture
+def cli_db(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A dedicated Redis database for CLI tests (the CLI uses the default key prefix)."""
+    base = stack.redis_url.rsplit("/", 1)[0]
+    url = f"{base}/13"
+    monkeypatch.setenv("WARNING_REDIS_URL", url)
+    yield url
+
+    async def clean() -> None:
+        client = aioredis.Redis.from_url(url)
+        keys = [k async for k in client.scan_iter(match="warning:*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+    asyncio.run(clean())
+
+
+def test_cli_feed_list_show_ack_resolve(cli_db: str) -> None:
+    from warning.cli import app
+
+    async def seed() -> None:
+        sink = RedisAlertSink.from_url(cli_db)
+        d = _deliverer(sink)
+        await d.handle(make_alert("cli-1", level="yellow", details={"parties": [{"person_ref": "p-1"}]}))
+        await d.handle(make_alert("cli-2", unit="S05-C01-G01"))
+        await sink.close()
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    out = runner.invoke(app, ["feed", "--unit", "S03", "--max", "1", "--timeout", "2"])
+    assert out.exit_code == 0, out.output
+    assert "cli-1" in out.output
+    assert "黄色" in out.output
+    out = runner.invoke(app, ["alerts", "list", "--unit", "S03"])
+    assert out.exit_code == 0, out.output
+    assert "cli-1" in out.output
+    assert "cli-2" not in out.output
+    assert runner.invoke(app, ["ack", "cli-1", "--by", "li", "--note", "收到"]).exit_code == 0
+    bad = runner.invoke(app, ["ack", "cli-1", "--by", "li"])
+    assert bad.exit_code == 2
+    assert "Cannot acknowledge" in bad.output
+    out = runner.invoke(
+        app, ["resolve", "cli-1", "--by", "li", "--note", "已调解", "--outcome", "resolved_by_mediation"]
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["alerts", "show", "cli-1", "--details", "--by", "li"])
+    assert out.exit_code == 0, out.output
+    for text in ["acknowledge", "resolve", "read_details", "p-1", "调解化解"]:
+        assert text in out.output

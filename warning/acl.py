@@ -1,0 +1,169 @@
+"""Duty officers' Redis ACL users: each reads only the feeds of its unit and the units below.
+
+Key scheme decision (documented in README/DESIGN notes of this module):
+
+* An officer's Redis user may touch **only feed streams** of its scope::
+
+      ~warning:feed:S03  ~warning:feed:S03-*      (street S03 and everything below it)
+      ~warning:feed:dept:rsj                     (a department desk)
+      ~warning:feed:*                            (the district command centre)
+
+  ``S03`` alone would not do as a glob (``S03*`` also matches ``S030``); unit codes are fixed
+  width and children always follow a ``-``, so "the unit, or the unit + '-' + anything" is
+  exact. The district-wide ``warning:feed:all`` is readable only by the district.
+* Feed entries are **self-contained** (level, title, indicators, evidence count, action,
+  state; `warning.core.routing.feed_entry`), so a desk needs nothing else to act. Alert
+  hashes, indexes, the officers table and the audit stream are **not** readable by officer
+  users: an alert's unit can change (escalation, upgrade) while its hash key cannot, so a
+  per-unit key pattern for hashes would leak or hide alerts. History, state changes and
+  person-level details go through `warning alerts/ack/resolve` and the web console, which
+  authenticate the officer against this same ACL user, check scope with `units.within` and
+  write the audit stream (reads of person-level details included).
+* Commands are limited to what a feed subscriber needs (consumer-group reads and acks);
+  ``XREADGROUP``/``XACK``/``XGROUP CREATE`` count as writes in Redis, which the key pattern
+  allows only on the officer's own feeds.
+
+`add_user` provisions with ``ACL SETUSER`` (resetting the user first, so re-running it is
+idempotent and can change a password or a scope) and ``ACL SAVE`` when the server runs with
+an aclfile (the local stack's ``<stack_dir>/redis/users.acl``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final, cast
+
+import redis.asyncio as aioredis
+import typer
+from redis import exceptions as rexc
+
+from warning.core import units
+from warning.core.errors import ImproperlyConfigured
+from warning.core.routing import DEPT_PREFIX
+from warning.sinks.base import DEFAULT_PREFIX
+
+NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+DEPT_RE: Final = re.compile(r"^dept:[a-z0-9_]{1,16}$")
+RESERVED: Final = frozenset({"default", "engine", "admin", "root"})
+
+OFFICER_COMMANDS: Final[tuple[str, ...]] = (
+    "+ping",
+    "+hello",
+    "+auth",
+    "+client|setname",
+    "+xreadgroup",
+    "+xack",
+    "+xgroup|create",
+    "+xgroup|createconsumer",
+    "+xpending",
+    "+xrange",
+    "+xrevrange",
+    "+xlen",
+    "+xinfo|stream",
+    "+xinfo|groups",
+)
+
+
+def check_scope(scope: str) -> str:
+    """Validate a desk scope: a unit code or ``dept:<code>``; return it."""
+    if units.is_unit(scope) or DEPT_RE.match(scope):
+        return scope
+    raise ImproperlyConfigured(f'Unknown unit "{scope}"; expected district, Sxx, Sxx-Cxx, Sxx-Cxx-Gxx or dept:<code>')
+
+
+def check_name(name: str) -> str:
+    """Validate an officer login (ASCII, e.g. pinyin: ACL names and logs stay simple)."""
+    if not NAME_RE.match(name) or name in RESERVED:
+        raise ImproperlyConfigured(
+            f'Invalid officer login "{name}": use 2-32 of a-z 0-9 _ . - starting with a letter, '
+            f"not one of {sorted(RESERVED)}"
+        )
+    return name
+
+
+def key_patterns(scope: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """ACL key patterns of a desk: its own feed and the feeds of the units below it."""
+    check_scope(scope)
+    feed = f"{prefix}feed:"
+    if scope == units.DISTRICT:
+        return [f"~{feed}*"]
+    if scope.startswith(DEPT_PREFIX):
+        return [f"~{feed}{scope}"]
+    return [f"~{feed}{scope}", f"~{feed}{scope}-*"]
+
+
+def acl_rules(scope: str, password: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """The ``ACL SETUSER`` rules of an officer user (after ``reset``)."""
+    if len(password) < 8:
+        raise ImproperlyConfigured("officer passwords must have at least 8 characters")
+    return ["reset", "on", f">{password}", *key_patterns(scope, prefix), "-@all", *OFFICER_COMMANDS]
+
+
+async def add_user(client: aioredis.Redis, scope: str, name: str, password: str, prefix: str = DEFAULT_PREFIX) -> bool:
+    """Create or replace an officer user and register its scope; True when ACL SAVE ran."""
+    check_name(name)
+    rules = acl_rules(scope, password, prefix)  # starts with reset: exactly these rules
+    setuser = cast(Callable[..., Awaitable[Any]], client.execute_command)  # untyped in redis-py
+    await setuser("ACL", "SETUSER", name, *rules)
+    await client.hset(f"{prefix}officers", name, scope)
+    try:
+        aclfile = await client.config_get("aclfile")
+    except rexc.ResponseError:
+        return False
+    if aclfile.get("aclfile"):
+        await client.acl_save()
+        return True
+    return False
+
+
+async def verify_password(redis_url: str, name: str, password: str) -> bool:
+    """True when Redis accepts `name`/`password` (the officer's ACL user is the credential)."""
+    if not NAME_RE.match(name):
+        return False
+    client = aioredis.Redis.from_url(redis_url, username=name, password=password, socket_connect_timeout=2.0)
+    try:
+        return bool(await client.ping())
+    except (rexc.AuthenticationError, rexc.AuthenticationWrongNumberOfArgsError, rexc.ResponseError):
+        return False
+    finally:
+        await client.aclose()
+
+
+def officer_client(redis_url: str, name: str, password: str) -> aioredis.Redis:
+    """A client that speaks as the officer (for `warning feed`)."""
+    return aioredis.Redis.from_url(
+        redis_url, username=name, password=password, decode_responses=True, socket_timeout=None
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``warning acl add-user`` to the ``warning`` app."""
+    import asyncio
+
+    acl_app = typer.Typer(no_args_is_help=True, help="Duty officers' Redis ACL users.")
+    app.add_typer(acl_app, name="acl")
+
+    @acl_app.command("add-user")
+    def add_user_cmd(
+        unit: Annotated[str, typer.Option(help="scope: district, Sxx, Sxx-Cxx, Sxx-Cxx-Gxx or dept:<code>")],
+        name: Annotated[str, typer.Option(help="login (a-z 0-9 _ . -)")],
+        password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="at least 8 characters")],
+    ) -> None:
+        """Create or replace an officer's Redis user reading only its unit's feeds and below."""
+        from warning import settings as settings_mod
+
+        cfg = settings_mod.load()
+
+        async def run() -> bool:
+            client = aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
+            try:
+                return await add_user(client, check_scope(unit), name, password)
+            finally:
+                await client.aclose()
+
+        saved = asyncio.run(run())
+        typer.echo(
+            f"user {name}: feeds {' '.join(key_patterns(unit))}"
+            + ("; ACL SAVE done" if saved else "; no aclfile configured (not persisted)")
+        )

@@ -1,0 +1,332 @@
+"""Duty officers' command line: follow a desk's feed, acknowledge/resolve, query history.
+
+``warning feed --unit U`` reads ``warning:feed:<U>`` through a Redis **consumer group per
+desk** (``--group``, default ``desk``; each officer is a consumer in it), so a desk has its
+own cursor, independent of every other desk and of the console. Semantics:
+
+1. on start it first re-reads its **own pending entries** (ID ``0``): entries it was given
+   before but never acknowledged, e.g. because the terminal crashed mid-display;
+2. then it reads new entries (ID ``>``), blocking up to ``--timeout`` seconds;
+3. each entry is ``XACK``-ed **after** it has been printed: at-least-once display. A crash
+   between print and ack shows that entry again on the next start; nothing is skipped.
+
+A new group starts at the beginning of the retained feed (``0``), so alerts delivered before
+a desk first subscribed are not missed. ``XACK`` acknowledges *receipt*; taking the case
+(签收) is ``warning ack``, which changes the alert's lifecycle state and is audited.
+
+With ``--user/--password`` the feed is read as the officer's Redis ACL user (`warning.acl`),
+which can read only its unit's feeds and those below; without them the engine's own
+connection (``WARNING_REDIS_URL``) is used, which suits the operator's terminal and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+import redis.asyncio as aioredis
+import typer
+from redis import exceptions as rexc
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from warning.core.errors import WarningError
+from warning.core.lifecycle import OUTCOME_LABELS, OUTCOMES, STATE_LABELS, AlertRecord
+from warning.core.routing import KIND_LABELS
+from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
+from warning.sinks.base import DEFAULT_PREFIX
+
+LEVEL_STYLES = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold red"}
+
+
+def render_entry(fields: dict[str, str]) -> Panel:
+    """A feed entry as a Chinese panel coloured by level."""
+    alert: dict[str, Any] = json.loads(fields.get("alert", "{}"))
+    level = fields.get("level", alert.get("level", "blue"))
+    style = LEVEL_STYLES.get(level, "bold")
+    head = Text()
+    head.append(f"【{LEVEL_LABELS.get(level, level)}】", style=style)
+    head.append(f"[{KIND_LABELS.get(fields.get('kind', ''), fields.get('kind', ''))}] ")
+    head.append(fields.get("title", alert.get("title", "")), style="bold")
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="dim")
+    info.add_column()
+    atype = alert.get("type", fields.get("type", ""))
+    info.add_row("类型", f"{ALERT_TYPE_LABELS.get(atype, atype)}  {category_label(alert.get('category', ''))}")
+    info.add_row("单位", fields.get("unit", alert.get("unit", "")))
+    info.add_row("状态", STATE_LABELS.get(fields.get("state", ""), fields.get("state", "")))  # type: ignore[call-overload]  # str keys of a Literal dict
+    info.add_row("次数", fields.get("count", "1"))
+    info.add_row("证据", f"{len(alert.get('evidence', []))} 条事件")
+    if alert.get("score") is not None:
+        info.add_row("评分", f"{alert['score']:.2f}")
+    info.add_row("建议处置", alert.get("action", "") or "—")
+    info.add_row("预警编号", fields.get("alert_id", ""))
+    info.add_row("时间", fields.get("created_at", ""))
+    ind = Table("指标", "当前值", "阈值", "贡献", box=None, header_style="dim")
+    for i in alert.get("indicators", []):
+        ind.add_row(
+            i.get("label") or i["name"], f"{i['value']:g}", f"{i['threshold']:g}", f"{i.get('contribution', 1):.2f}"
+        )
+    return Panel(Group(head, info, ind), border_style=style, expand=False)
+
+
+async def ensure_group(client: aioredis.Redis, key: str, group: str) -> None:
+    """Create the desk's consumer group (from the start of the feed) unless it exists."""
+    try:
+        await client.xgroup_create(key, group, id="0", mkstream=True)
+    except rexc.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _entries(resp: Any) -> list[tuple[str, dict[str, str] | None]]:
+    """Entries of a one-stream XREADGROUP reply (decoded)."""
+    return cast(list[tuple[str, dict[str, str] | None]], resp[0][1] if resp else [])
+
+
+async def follow(
+    client: aioredis.Redis,
+    key: str,
+    group: str,
+    consumer: str,
+    show: Callable[[str, dict[str, str]], None],
+    *,
+    max_entries: int | None = None,
+    timeout: float | None = None,
+    once: bool = False,
+) -> int:
+    """Replay own pending entries, then read new ones; XACK each after `show`. Returns count."""
+    await ensure_group(client, key, group)
+    shown = 0
+
+    async def deliver(entries: list[tuple[str, dict[str, str] | None]]) -> bool:
+        nonlocal shown
+        for entry_id, fields in entries:
+            if fields:  # None: trimmed from the stream since it was handed out
+                show(entry_id, fields)
+                shown += 1
+            await client.xack(key, group, entry_id)
+            if max_entries is not None and shown >= max_entries:
+                return True
+        return False
+
+    cursor = "0"
+    while True:  # 1. own pending entries (a crash between display and XACK)
+        entries = _entries(await client.xreadgroup(group, consumer, {key: cursor}, count=100))
+        if not entries:
+            break
+        if await deliver(entries):
+            return shown
+        cursor = entries[-1][0]
+    if once and shown:
+        return shown
+    block = int((timeout if timeout is not None else 0) * 1000)
+    while True:  # 2. new entries
+        entries = _entries(await client.xreadgroup(group, consumer, {key: ">"}, count=20, block=block or None))
+        if not entries:
+            if timeout is not None:
+                return shown
+            continue
+        if await deliver(entries) or once:
+            return shown
+
+
+# --- commands ------------------------------------------------------------------------------
+def _deliverer() -> Any:
+    from warning import settings as settings_mod
+    from warning.delivery import build_deliverer
+    from warning.thresholds import Reloader
+
+    cfg = settings_mod.load()
+    return build_deliverer(cfg, Reloader(cfg.thresholds_file), None)
+
+
+def _fail(exc: Exception) -> None:
+    Console(stderr=True).print(f"[bold red]错误:[/] {exc}")
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``feed``, ``ack``, ``resolve`` and ``alerts list|show`` to the ``warning`` app."""
+    alerts_app = typer.Typer(no_args_is_help=True, help="预警历史查询 (history of alerts).")
+    app.add_typer(alerts_app, name="alerts")
+
+    @app.command("feed")
+    def feed_cmd(
+        unit: Annotated[str, typer.Option(help="desk's unit code (S03, S03-C02, district, dept:rsj)")],
+        user: Annotated[str | None, typer.Option(help="officer's Redis ACL user")] = None,
+        password: Annotated[str | None, typer.Option(help="password (prompted when --user is given)")] = None,
+        group: Annotated[str, typer.Option(help="consumer group = the duty desk")] = "desk",
+        consumer: Annotated[str | None, typer.Option(help="consumer name (default: --user or 'cli')")] = None,
+        once: Annotated[bool, typer.Option(help="exit after the first batch")] = False,
+        max: Annotated[int | None, typer.Option("--max", help="exit after N entries")] = None,
+        timeout: Annotated[float | None, typer.Option(help="exit after S seconds without a new entry")] = None,
+    ) -> None:
+        """值班订阅: follow the desk's alert feed (consumer group; pending entries replayed first)."""
+        from warning import acl
+        from warning import settings as settings_mod
+
+        cfg = settings_mod.load()
+        try:
+            acl.check_scope(unit)
+        except WarningError as exc:
+            _fail(exc)
+        if user and password is None:
+            password = typer.prompt("密码", hide_input=True)
+        console = Console()
+
+        def show(entry_id: str, fields: dict[str, str]) -> None:
+            console.print(render_entry(fields))
+
+        async def run() -> int:
+            client = (
+                acl.officer_client(cfg.redis_url, user, password or "")
+                if user
+                else aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
+            )
+            try:
+                return await follow(
+                    client,
+                    f"{DEFAULT_PREFIX}feed:{unit}",
+                    group,
+                    consumer or user or "cli",
+                    show,
+                    max_entries=max,
+                    timeout=timeout,
+                    once=once,
+                )
+            finally:
+                await client.aclose()
+
+        try:
+            n = asyncio.run(run())
+        except rexc.NoPermissionError:
+            _fail(PermissionError(f"用户 {user} 无权读取 {unit} 的预警 (NOPERM)"))
+            return
+        except rexc.AuthenticationError:
+            _fail(PermissionError("用户名或密码错误"))
+            return
+        except KeyboardInterrupt:
+            return
+        Console(stderr=True).print(f"[dim]已显示 {n} 条[/]")
+
+    def _transition(alert_id: str, action: str, by: str, note: str, outcome: str = "") -> None:
+        async def run() -> AlertRecord:
+            d = _deliverer()
+            try:
+                rec: AlertRecord = await d.transition(alert_id, action, by=by, note=note, outcome=outcome)
+                return rec
+            finally:
+                await d.sink.close()
+
+        try:
+            rec = asyncio.run(run())
+        except WarningError as exc:
+            _fail(exc)
+            return
+        Console().print(f"{alert_id}: {STATE_LABELS[rec.state]} ({rec.state}) by {by}")
+
+    @app.command("ack")
+    def ack_cmd(
+        alert_id: str,
+        by: Annotated[str, typer.Option(help="officer's name (recorded in the audit stream)")],
+        note: Annotated[str, typer.Option(help="note")] = "",
+    ) -> None:
+        """签收: acknowledge an alert (stops its escalation timer; audited)."""
+        _transition(alert_id, "acknowledge", by, note)
+
+    @app.command("resolve")
+    def resolve_cmd(
+        alert_id: str,
+        by: Annotated[str, typer.Option(help="officer's name")],
+        note: Annotated[str, typer.Option(help="how it was resolved")],
+        outcome: Annotated[str, typer.Option(help=f"one of {', '.join(OUTCOMES)}")] = "resolved_by_mediation",
+    ) -> None:
+        """化解: resolve an acknowledged alert with an outcome label (audited)."""
+        _transition(alert_id, "resolve", by, note, outcome)
+
+    @alerts_app.command("list")
+    def list_cmd(
+        unit: Annotated[str | None, typer.Option(help="unit code: the unit and everything below")] = None,
+        type: Annotated[str | None, typer.Option(help="dynamic|pattern|relational|case")] = None,
+        level: Annotated[str | None, typer.Option(help="blue|yellow|orange|red")] = None,
+        state: Annotated[str | None, typer.Option(help="new|acknowledged|in_handling|...")] = None,
+        since: Annotated[
+            datetime | None,
+            typer.Option(help="last seen at or after (ISO time)", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+        ] = None,
+        limit: Annotated[int, typer.Option(help="at most N rows")] = 50,
+    ) -> None:
+        """List alerts, newest first."""
+
+        async def run() -> list[AlertRecord]:
+            d = _deliverer()
+            try:
+                recs: list[AlertRecord] = await d.sink.query(
+                    unit=unit, type=type, level=level, state=state, since=since, limit=limit
+                )
+                return recs
+            finally:
+                await d.sink.close()
+
+        recs = asyncio.run(run())
+        table = Table("预警编号", "级别", "类型", "单位", "状态", "次数", "最近", "标题")
+        for r in recs:
+            table.add_row(
+                r.alert_id,
+                Text(LEVEL_LABELS[r.level], style=LEVEL_STYLES[r.level]),
+                ALERT_TYPE_LABELS[r.alert.type],
+                r.alert.unit,
+                STATE_LABELS[r.state],
+                str(r.count),
+                r.last_seen.isoformat(timespec="minutes"),
+                r.alert.title,
+            )
+        Console().print(table)
+
+    @alerts_app.command("show")
+    def show_cmd(
+        alert_id: str,
+        details: Annotated[bool, typer.Option(help="also show person-level details (audited)")] = False,
+        by: Annotated[str | None, typer.Option(help="who reads the details (required with --details)")] = None,
+    ) -> None:
+        """Show one alert, its audit trail and (audited) its person-level details."""
+        if details and not by:
+            _fail(ValueError("--details needs --by NAME: reading person-level details is audited"))
+
+        async def run() -> tuple[AlertRecord | None, list[Any], Any]:
+            d = _deliverer()
+            try:
+                rec = await d.sink.load(alert_id)
+                extra = await d.read_details(alert_id, by=by or "") if (details and rec) else None
+                trail = await d.sink.audit(alert_id)
+                return rec, trail, extra
+            finally:
+                await d.sink.close()
+
+        rec, trail, extra = asyncio.run(run())
+        if rec is None:
+            _fail(KeyError(f"no alert {alert_id}"))
+            return
+        from warning.core.routing import feed_entry
+
+        console = Console()
+        console.print(render_entry(feed_entry(rec, "update")))
+        console.print(
+            f"送达: {', '.join(rec.feeds)}  首次 {rec.first_seen.isoformat()}  最近 {rec.last_seen.isoformat()}"
+        )
+        if rec.outcome:
+            console.print(f"结果: {OUTCOME_LABELS.get(rec.outcome, rec.outcome)}")
+        table = Table("时间", "动作", "人员", "从", "到", "说明", title="审计记录")
+        for e in trail:
+            table.add_row(
+                e.at.isoformat(timespec="seconds"), e.action, e.actor, e.from_state, e.to_state, e.note or e.outcome
+            )
+        console.print(table)
+        if extra is not None:
+            console.print_json(json.dumps(extra, ensure_ascii=False))

@@ -1,0 +1,269 @@
+"""Redis alert sink: Streams for feeds, hashes for alerts, sorted-set indexes, one script a write.
+
+Every write is one Lua script call (DESIGN.md §5, STYLE.md S6), so it is atomic: the script
+refuses a message whose occurrence mark exists (a Kafka redelivery: no second feed entry) or
+a record whose version moved since the deliverer read it (a concurrent ack: the deliverer
+re-reads and decides again), and otherwise applies the ops the pure core planned. The script
+holds no business rule: routing, suppression, upgrades and escalation are decided in Python
+(`warning.core.routing`), so there is exactly one authority.
+
+Caveats: a Lua script is atomic but does not roll back when a command inside fails (e.g. a
+key of the wrong type put there by hand); every key the script touches is declared in KEYS,
+but the keys span hash slots, so Redis Cluster would need a ``{warning}`` hash tag in the
+prefix (Sentinel works as is).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+
+from warning.core.lifecycle import AlertRecord, AuditEntry
+from warning.core.routing import ApplyResult, Write
+from warning.sinks.base import (
+    DEFAULT_PREFIX,
+    AlertStore,
+    SinkUnavailableError,
+    epoch,
+    index_names,
+)
+
+APPLY_LUA = """
+-- KEYS[1] alert hash; KEYS[2] occurrence mark; KEYS[3..] keys the ops name by index.
+-- ARGV[1] expected version ("0" = must not exist); ARGV[2] "1" when the occurrence is
+-- checked and marked; ARGV[3] occurrence TTL seconds; ARGV[4] ops as JSON.
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+  return {'duplicate'}
+end
+local current = redis.call('HGET', KEYS[1], 'version')
+if not current then current = '0' end
+if current ~= ARGV[1] then
+  return {'conflict'}
+end
+local result = {'applied'}
+for _, op in ipairs(cjson.decode(ARGV[4])) do
+  local name, key = op[1], KEYS[op[2]]
+  if name == 'xadd' then
+    local id
+    if op[3] > 0 then
+      id = redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
+    else
+      id = redis.call('XADD', key, '*', unpack(op[4]))
+    end
+    if op[5] then table.insert(result, id) end
+  elseif name == 'hset' then
+    redis.call('HSET', key, unpack(op[3]))
+  elseif name == 'zadd' then
+    redis.call('ZADD', key, op[3], op[4])
+  elseif name == 'zrem' then
+    redis.call('ZREM', key, op[3])
+  end
+end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+end
+return result
+"""
+
+_UNAVAILABLE = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    rexc.BusyLoadingError,
+    rexc.ReadOnlyError,
+    TimeoutError,
+    ConnectionError,
+    OSError,
+)
+AUDIT_SCAN = 10_000
+"""Per-alert audit reads scan at most this many newest audit lines."""
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [x for kv in fields.items() for x in kv]
+
+
+class RedisAlertSink(AlertStore):
+    """`AlertStore` on Redis (``redis.asyncio``, responses decoded as UTF-8)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        occurrence_ttl: int = 35 * 86400,
+        feed_maxlen: int = 100_000,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.occurrence_ttl = occurrence_ttl
+        self.feed_maxlen = feed_maxlen
+        self._apply = client.register_script(APPLY_LUA)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisAlertSink:
+        """Connect lazily to `url` (``redis://[user:pass@]host:port/db``)."""
+        client = aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0)
+        return cls(client, **kwargs)
+
+    # keys -----------------------------------------------------------------------------
+    def feed_key(self, feed: str) -> str:
+        """Stream key of a feed."""
+        return f"{self.prefix}feed:{feed}"
+
+    def alert_key(self, alert_id: str) -> str:
+        """Hash key of an alert."""
+        return f"{self.prefix}alert:{alert_id}"
+
+    def index_key(self, name: str) -> str:
+        """Sorted-set key of an index."""
+        return f"{self.prefix}idx:{name}"
+
+    @property
+    def audit_key(self) -> str:
+        """The audit stream."""
+        return f"{self.prefix}audit"
+
+    @property
+    def officers_key(self) -> str:
+        """Hash of officer login -> unit scope."""
+        return f"{self.prefix}officers"
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            raise SinkUnavailableError(f"redis unavailable: {type(exc).__name__}", retry_after=1.0) from exc
+
+    # AlertStore -------------------------------------------------------------------------
+    async def load(self, alert_id: str) -> AlertRecord | None:
+        """HGETALL of the alert hash."""
+        async with self._guard():
+            fields = cast(dict[str, str], await self.client.hgetall(self.alert_key(alert_id)))
+        return AlertRecord.from_fields(fields) if fields else None
+
+    async def load_many(self, ids: Iterable[str]) -> list[AlertRecord]:
+        """One pipelined round trip for many hashes."""
+        ids = list(ids)
+        if not ids:
+            return []
+        async with self._guard(), self.client.pipeline(transaction=False) as pipe:
+            for alert_id in ids:
+                pipe.hgetall(self.alert_key(alert_id))
+            rows: list[dict[str, str]] = await pipe.execute()
+        return [AlertRecord.from_fields(r) for r in rows if r]
+
+    async def apply(self, write: Write) -> ApplyResult:
+        """One script call: duplicate / conflict / applied (with new feed entry ids)."""
+        record = write.decision.record
+        keys: list[str] = [self.alert_key(record.alert_id), self.alert_key(record.alert_id)]
+        if write.occurrence is not None:
+            keys[1] = f"{self.prefix}occ:{write.occurrence}"
+
+        def k(key: str) -> int:
+            keys.append(key)
+            return len(keys)  # Lua indexes from 1
+
+        ops: list[list[Any]] = []
+        for feed, fields in write.entries():
+            ops.append(["xadd", k(self.feed_key(feed)), self.feed_maxlen, _flat(fields), True])
+        ops.append(["hset", 1, _flat(record.to_fields())])
+        old = index_names(write.prev) if write.prev else set()
+        new = index_names(record)
+        for name in sorted(old - new):
+            ops.append(["zrem", k(self.index_key(name)), record.alert_id])
+        score = repr(epoch(record.last_seen))
+        for name in sorted(new):
+            ops.append(["zadd", k(self.index_key(name)), score, record.alert_id])
+        if record.due_at is not None:
+            ops.append(["zadd", k(self.index_key("due")), repr(epoch(record.due_at)), record.alert_id])
+        else:
+            ops.append(["zrem", k(self.index_key("due")), record.alert_id])
+        for line in write.decision.audit:
+            ops.append(["xadd", k(self.audit_key), 0, _flat(line.to_fields()), False])
+        args = [
+            str(write.expected_version),
+            "1" if write.occurrence is not None else "0",
+            str(self.occurrence_ttl),
+            json.dumps(ops, ensure_ascii=False),
+        ]
+        async with self._guard():
+            result: list[str] = await self._apply(keys=keys, args=args)
+        status = result[0]
+        if status == "applied":
+            return ApplyResult("applied", tuple(result[1:]))
+        if status == "duplicate":
+            return ApplyResult("duplicate")
+        return ApplyResult("conflict")
+
+    async def due(self, now: datetime, limit: int = 100) -> list[str]:
+        """ZRANGEBYSCORE of the due index."""
+        async with self._guard():
+            ids = cast(
+                list[str],
+                await self.client.zrangebyscore(self.index_key("due"), "-inf", epoch(now), start=0, num=limit),
+            )
+        return ids
+
+    async def index(self, name: str, since: datetime | None, limit: int) -> list[str]:
+        """ZREVRANGEBYSCORE of an index."""
+        async with self._guard():
+            ids: list[str] = await self.client.zrevrangebyscore(  # type: ignore[assignment]  # decode_responses=True: str
+                self.index_key(name), "+inf", epoch(since) if since else "-inf", start=0, num=limit
+            )
+        return ids
+
+    async def append_audit(self, entry: AuditEntry) -> str:
+        """XADD to the audit stream."""
+        async with self._guard():
+            entry_id = cast(str, await self.client.xadd(self.audit_key, dict(entry.to_fields())))  # type: ignore[arg-type]  # stubs want dict[bytes|str|...]
+        return entry_id
+
+    async def audit(self, alert_id: str | None = None, count: int = 1000) -> list[AuditEntry]:
+        """Newest lines (bounded scan when filtering by alert), oldest first."""
+        async with self._guard():
+            rows: list[tuple[str, dict[str, str]]] = await self.client.xrevrange(  # type: ignore[assignment]  # decoded
+                self.audit_key, count=AUDIT_SCAN if alert_id else count
+            )
+        lines = [AuditEntry.from_fields(f) for _, f in rows]
+        if alert_id is not None:
+            lines = [e for e in lines if e.alert_id == alert_id][:count]
+        return lines[::-1]
+
+    async def feed(self, name: str, after: str = "-", count: int = 1000) -> list[tuple[str, dict[str, str]]]:
+        """XRANGE from after `after` (exclusive)."""
+        start = "-" if after == "-" else f"({after}"
+        async with self._guard():
+            rows: list[tuple[str, dict[str, str]]] = await self.client.xrange(  # type: ignore[assignment]  # decoded
+                self.feed_key(name), min=start, count=count
+            )
+        return rows
+
+    async def feed_tail(self, name: str, count: int) -> list[tuple[str, dict[str, str]]]:
+        """XREVRANGE COUNT, reversed."""
+        async with self._guard():
+            rows: list[tuple[str, dict[str, str]]] = await self.client.xrevrange(  # type: ignore[assignment]  # decoded
+                self.feed_key(name), count=count
+            )
+        return rows[::-1]
+
+    async def officer_unit(self, name: str) -> str | None:
+        """HGET of the officers hash."""
+        async with self._guard():
+            unit = cast(str | None, await self.client.hget(self.officers_key, name))
+        return unit
+
+    async def set_officer_unit(self, name: str, unit: str) -> None:
+        """HSET of the officers hash."""
+        async with self._guard():
+            await self.client.hset(self.officers_key, name, unit)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
