@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warning.console.testing import free_port
 from warning.core.errors import ServiceUnavailable
 from warning.demo import wait_http
 from warning.settings import Settings
 from warning.topics import Catalog, create_topics, load_catalog
 
 WARNING_EXE = str(Path(sys.executable).with_name("warning"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def isolated_topics(src: Path, dest: Path, prefix: str, partitions: int | None = None) -> Path:

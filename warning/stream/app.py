@@ -236,7 +236,12 @@ async def _halt_channel(app: faust.App, runtime: Runtime, channel: str, topic: A
 
 def _register_detector(app: faust.App, runtime: Runtime, name: str, events_topic: Any, alerts_topic: Any) -> None:
     metrics = runtime.metrics
-    table = app.Table(f"state-{name}", default=None, key_serializer="json", value_serializer="json")
+    table = app.Table(
+        f"state-{name}",
+        default=None,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        partitions=runtime.catalog.events.partitions,
+    )
 
     def key_of(value: dict[str, Any]) -> str:
         return runtime.detectors[name].key(Event.from_dict(value))
