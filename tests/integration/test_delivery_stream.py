@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -37,7 +38,8 @@ def _publish(bootstrap: str, topic: str, alerts: list[Alert], pause_every: int =
 def _feed_alert_ids(client: redis.Redis, feed: str, wanted: set[str]) -> list[str]:
     """alert_ids of the entries of `feed` that belong to this test (feeds are shared)."""
     out = []
-    for _, fields in client.xrange(f"warning:feed:{feed}"):
+    entries: Any = client.xrange(f"warning:feed:{feed}")
+    for _, fields in entries:
         alert_id = fields.get(b"alert_id", b"").decode()
         if alert_id in wanted:
             out.append(alert_id)
