@@ -127,6 +127,14 @@ def demo(
 
 
 # --- commands registered by other modules (keep one line each, alphabetical) ---
+from warning.acl import register as _reg_acl; _reg_acl(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.console import register as _reg_console; _reg_console(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.evaluate import register as _reg_evaluate; _reg_evaluate(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.feed import register as _reg_feed; _reg_feed(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.forecast import register as _reg_forecast; _reg_forecast(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.replay import register as _reg_replay; _reg_replay(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.scoring import register as _reg_scoring; _reg_scoring(app)  # noqa: E402, E702, I001 - registration after app exists
+from warning.simulate.cli import register as _reg_simulate; _reg_simulate(app)  # noqa: E402, E702, I001 - registration after app exists
 from warning.stack import register as _reg_stack; _reg_stack(app)  # noqa: E402, E702, I001
 
 

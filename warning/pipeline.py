@@ -15,4 +15,15 @@ def build_detectors(thresholds: Thresholds) -> list[Detector]:
     """Instantiate every enabled detector with its typed parameters from `thresholds`."""
     detectors: list[Detector] = []
     # registered detectors (keep one block each; see DESIGN.md §6)
+    calendar = thresholds.calendar.params()
+    if thresholds.dynamic.enabled:
+        from warning.core.detectors.dynamic import DynamicDetector
+
+        detectors.append(DynamicDetector(thresholds.dynamic.params(calendar)))
+    if thresholds.pattern.enabled:
+        from warning.core.detectors.pattern import PatternDetector
+
+        detectors.append(PatternDetector(thresholds.pattern.params("street", calendar)))
+        if thresholds.pattern.district_enabled:
+            detectors.append(PatternDetector(thresholds.pattern.params("district", calendar)))
     return detectors

@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from warning.core.calendar import CalendarParams, Period
+from warning.core.detectors.baselines import SeriesParams
+from warning.core.detectors.dynamic import DEFAULT_KEYWORDS, DynamicParams
+from warning.core.detectors.pattern import PatternParams
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import IngestLimits
 from warning.core.routing import DEFAULT_DEPARTMENT_CODES, RoutingRules, TargetKind
@@ -101,6 +105,184 @@ class DeliverySection(_Section):
     conflict_retries: int = Field(default=20, ge=1)
 
 
+class PeriodEntry(_Section):
+    """A named date range: both ends ``MM-DD`` (every year) or both ``YYYY-MM-DD`` (one-off)."""
+
+    name: str = Field(min_length=1)
+    start: str
+    end: str
+
+    @model_validator(mode="after")
+    def _valid(self) -> PeriodEntry:
+        Period(self.name, self.start, self.end)  # raises ValueError with the reason
+        return self
+
+
+class CalendarSection(_Section):
+    """[calendar]: fishing seasons, campaign periods and holiday windows (dynamic + pattern)."""
+
+    fishing_seasons: tuple[PeriodEntry, ...] = (PeriodEntry(name="捕捞旺季", start="09-16", end="12-31"),)
+    campaigns: tuple[PeriodEntry, ...] = ()
+    pre_holiday_days: int = Field(default=3, ge=0, le=14)
+    post_holiday_days: int = Field(default=2, ge=0, le=14)
+    spring_festival_lead_days: int = Field(default=10, ge=0, le=60)
+    extra_holidays: tuple[date, ...] = ()
+
+    def params(self) -> CalendarParams:
+        """The core's typed view of this section."""
+        return CalendarParams(
+            fishing_seasons=tuple(Period(p.name, p.start, p.end) for p in self.fishing_seasons),
+            campaigns=tuple(Period(p.name, p.start, p.end) for p in self.campaigns),
+            pre_holiday_days=self.pre_holiday_days,
+            post_holiday_days=self.post_holiday_days,
+            spring_festival_lead_days=self.spring_festival_lead_days,
+            extra_holidays=tuple(d.isoformat() for d in self.extra_holidays),
+        )
+
+
+_Score = Annotated[float, Field(gt=0, le=1)]
+
+
+def _bands_increasing(bands: tuple[float, float, float, float], where: str) -> None:
+    if list(bands) != sorted(bands):
+        raise ValueError(f"[{where}] score_bands must be increasing (blue <= yellow <= orange <= red)")
+
+
+class SeriesSection(_Section):
+    """[dynamic.series]: the `warning score-series` streaming scorer."""
+
+    half_life: float = Field(default=48.0, gt=0)
+    min_history: int = Field(default=24, ge=1)
+    surprise_scale: float = Field(default=8.0, gt=0)
+    alert_score: _Score = 0.5
+    learn_clip_sd: float = Field(default=4.0, gt=0)
+
+    def params(self) -> SeriesParams:
+        """The core's typed view of this section."""
+        return SeriesParams(
+            half_life=self.half_life,
+            min_history=self.min_history,
+            surprise_scale=self.surprise_scale,
+            alert_score=self.alert_score,
+            learn_clip_sd=self.learn_clip_sd,
+        )
+
+
+class DynamicSection(_Section):
+    """[dynamic]: bursts against the learned baseline, slow rises, mass-incident rules."""
+
+    enabled: bool = True
+    window_hours: int = Field(default=6, ge=1, le=168)
+    min_history_days: float = Field(default=14.0, ge=0)
+    half_life_days: float = Field(default=28.0, gt=0)
+    shape_half_life_days: float = Field(default=56.0, gt=0)
+    shape_prior: float = Field(default=10.0, gt=0)
+    min_count: int = Field(default=3, ge=1)
+    surprise_scale: float = Field(default=6.0, gt=0)
+    score_bands: tuple[_Score, _Score, _Score, _Score] = (0.5, 0.65, 0.8, 0.95)
+    dispersion_prior: float = Field(default=0.5, ge=0)
+    dispersion_prior_weight: float = Field(default=5.0, gt=0)
+    dispersion_max: float = Field(default=3.0, ge=0)
+    grid_level: bool = True
+    street_level: bool = True
+    cusum_ratio: float = Field(default=2.0, gt=1)
+    cusum_threshold: float = Field(default=8.0, gt=0)
+    headcount_threshold: int = Field(default=20, ge=2)
+    keywords: dict[str, _Score] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
+    multichannel_minutes: int = Field(default=30, ge=1, le=1440)
+    multichannel_min_channels: int = Field(default=2, ge=2)
+    multichannel_score: _Score = 0.65
+    evidence_max: int = Field(default=20, ge=1, le=200)
+    max_series: int = Field(default=300, ge=1)
+    evict_after_days: int = Field(default=45, ge=1)
+    series: SeriesSection = SeriesSection()
+
+    @model_validator(mode="after")
+    def _bands(self) -> DynamicSection:
+        _bands_increasing(self.score_bands, "dynamic")
+        return self
+
+    def params(self, calendar: CalendarParams | None = None) -> DynamicParams:
+        """The core's typed view of this section (calendar from [calendar])."""
+        return DynamicParams(
+            window_hours=self.window_hours,
+            min_history_days=self.min_history_days,
+            half_life_days=self.half_life_days,
+            shape_half_life_days=self.shape_half_life_days,
+            shape_prior=self.shape_prior,
+            min_count=self.min_count,
+            surprise_scale=self.surprise_scale,
+            score_bands=self.score_bands,
+            dispersion_prior=self.dispersion_prior,
+            dispersion_prior_weight=self.dispersion_prior_weight,
+            dispersion_max=self.dispersion_max,
+            grid_level=self.grid_level,
+            street_level=self.street_level,
+            cusum_ratio=self.cusum_ratio,
+            cusum_threshold=self.cusum_threshold,
+            headcount_threshold=self.headcount_threshold,
+            keywords=tuple(self.keywords.items()),
+            multichannel_minutes=self.multichannel_minutes,
+            multichannel_min_channels=self.multichannel_min_channels,
+            multichannel_score=self.multichannel_score,
+            evidence_max=self.evidence_max,
+            max_series=self.max_series,
+            evict_after_days=self.evict_after_days,
+            calendar=calendar or CalendarParams(),
+        )
+
+
+class PatternSection(_Section):
+    """[pattern]: seasonal forecasts, peak and exceedance alerts."""
+
+    enabled: bool = True
+    district_enabled: bool = True
+    min_history_days: int = Field(default=28, ge=1)
+    horizon_days: int = Field(default=14, ge=1, le=92)
+    interval: float = Field(default=0.9, gt=0.5, lt=1)
+    level_half_life_days: float = Field(default=56.0, gt=0)
+    effect_half_life_days: float = Field(default=365.0, gt=0)
+    effect_prior: float = Field(default=5.0, gt=0)
+    dispersion_prior: float = Field(default=0.1, ge=0)
+    dispersion_prior_weight: float = Field(default=20.0, gt=0)
+    peak_ratio: float = Field(default=1.5, gt=1)
+    peak_min_excess: float = Field(default=3.0, ge=0)
+    peak_max_score_ratio: float = Field(default=4.0, gt=1)
+    exceed_min_count: int = Field(default=3, ge=1)
+    surprise_scale: float = Field(default=6.0, gt=0)
+    score_bands: tuple[_Score, _Score, _Score, _Score] = (0.5, 0.65, 0.8, 0.95)
+
+    @model_validator(mode="after")
+    def _checks(self) -> PatternSection:
+        _bands_increasing(self.score_bands, "pattern")
+        if self.peak_max_score_ratio <= self.peak_ratio:
+            raise ValueError("[pattern] peak_max_score_ratio must be greater than peak_ratio")
+        return self
+
+    def params(
+        self, scope: Literal["street", "district"] = "street", calendar: CalendarParams | None = None
+    ) -> PatternParams:
+        """The core's typed view of this section for one scope (calendar from [calendar])."""
+        return PatternParams(
+            scope=scope,
+            min_history_days=self.min_history_days,
+            horizon_days=self.horizon_days,
+            interval=self.interval,
+            level_half_life_days=self.level_half_life_days,
+            effect_half_life_days=self.effect_half_life_days,
+            effect_prior=self.effect_prior,
+            dispersion_prior=self.dispersion_prior,
+            dispersion_prior_weight=self.dispersion_prior_weight,
+            peak_ratio=self.peak_ratio,
+            peak_min_excess=self.peak_min_excess,
+            peak_max_score_ratio=self.peak_max_score_ratio,
+            exceed_min_count=self.exceed_min_count,
+            surprise_scale=self.surprise_scale,
+            score_bands=self.score_bands,
+            calendar=calendar or CalendarParams(),
+        )
+
+
 def _seconds(value: float) -> timedelta | None:
     """0 means "never" for deadlines."""
     return timedelta(seconds=value) if value else None
@@ -128,6 +310,9 @@ class Thresholds(_Section):
     routing: RoutingSection = RoutingSection()
     lifecycle: LifecycleSection = LifecycleSection()
     delivery: DeliverySection = DeliverySection()
+    calendar: CalendarSection = CalendarSection()
+    dynamic: DynamicSection = DynamicSection()
+    pattern: PatternSection = PatternSection()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,303 @@
+"""Dynamic detector and the shared count statistics (oracles: scipy.stats)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import math
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import warning.core.detectors.baselines as baselines_mod
+import warning.core.detectors.dynamic as dynamic_mod
+from warning.core.detectors.baselines import (
+    SeriesParams,
+    SeriesScorer,
+    count_ppf,
+    count_sf,
+    level_for,
+    nb_cusum_step,
+    normal_sf,
+    surprise,
+)
+from warning.core.detectors.dynamic import DynamicDetector, DynamicParams
+from warning.core.events import Alert, Event, Location
+from warning.core.taxonomy import Channel
+
+TZ = timezone(timedelta(hours=8))
+START = datetime(2026, 3, 2, tzinfo=TZ)  # a Monday, no holiday for weeks
+
+
+def ev(
+    i: int,
+    t: datetime,
+    grid: str = "S01-C01-G01",
+    cat: str = "labour",
+    channel: Channel = "grid",
+    text: str = "",
+    headcount: int = 1,
+) -> Event:
+    street, community = grid.split("-")[0], grid.rsplit("-", 1)[0]
+    return Event(
+        f"e{i}", channel, f"r{i}", t, t, Location(street, community, grid), cat, text=text, headcount=headcount
+    )
+
+
+def poisson_stream(seed: int, days: int, per_hour: float, grids: int = 4) -> list[Event]:
+    """Flat seeded Poisson background spread over `grids` grids of one street."""
+    rng = np.random.default_rng(seed)
+    out: list[Event] = []
+    for h in range(days * 24):
+        for _ in range(int(rng.poisson(per_hour))):
+            g = f"S01-C01-G{int(rng.integers(1, grids + 1)):02d}"
+            out.append(ev(len(out), START + timedelta(hours=h, minutes=int(rng.integers(0, 60))), g))
+    out.sort(key=lambda e: e.occurred_at)
+    return out
+
+
+def run(det: DynamicDetector, events: list[Event]) -> tuple[dict[str, object], list[tuple[Event, Alert]]]:
+    state = det.init_state()
+    found: list[tuple[Event, Alert]] = []
+    for e in events:
+        state, alerts = det.update(state, e, e.occurred_at)
+        found.extend((e, a) for a in alerts)
+    return state, found
+
+
+# -- statistics against scipy -----------------------------------------------------------------
+
+_RNG = np.random.default_rng(20261125)
+_CASES = [
+    (int(_RNG.integers(0, 60)), float(_RNG.uniform(0.05, 40.0)), float(a))
+    for a in (0.0, 0.05, 0.5, 2.0)
+    for _ in range(15)
+]
+
+
+@pytest.mark.parametrize(("k", "mu", "alpha"), _CASES)
+def test_count_sf_matches_scipy(k: int, mu: float, alpha: float) -> None:
+    if alpha == 0.0:
+        ref = stats.poisson.sf(k - 1, mu)
+    else:
+        r = 1.0 / alpha
+        ref = stats.nbinom.sf(k - 1, r, r / (r + mu))
+    assert count_sf(k, mu, alpha) == pytest.approx(ref, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(("k", "mu", "alpha"), _CASES[::3])
+@pytest.mark.parametrize("q", [0.05, 0.5, 0.95])
+def test_count_ppf_matches_scipy(k: int, mu: float, alpha: float, q: float) -> None:
+    del k
+    ref = stats.poisson.ppf(q, mu) if alpha == 0.0 else stats.nbinom.ppf(q, 1 / alpha, (1 / alpha) / (1 / alpha + mu))
+    assert count_ppf(q, mu, alpha) == ref
+
+
+@pytest.mark.parametrize(("k", "mu", "alpha"), [(0, 2.0, 0.0), (7, 2.0, 0.0), (7, 2.0, 0.4), (0, 5.0, 1.0)])
+def test_cusum_step_is_the_log_likelihood_ratio(k: int, mu: float, alpha: float) -> None:
+    ratio = 2.0
+    if alpha == 0.0:
+        llr = stats.poisson.logpmf(k, ratio * mu) - stats.poisson.logpmf(k, mu)
+    else:
+        r = 1 / alpha
+        llr = stats.nbinom.logpmf(k, r, r / (r + ratio * mu)) - stats.nbinom.logpmf(k, r, r / (r + mu))
+    assert nb_cusum_step(10.0, k, mu, alpha, ratio) == pytest.approx(max(0.0, 10.0 + llr), rel=1e-9)
+
+
+@pytest.mark.parametrize("z", [-3.0, 0.0, 1.5, 5.0])
+def test_normal_sf(z: float) -> None:
+    assert normal_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("p", "scale", "expected"),
+    [(1.0, 6.0, 0.0), (1e-3, 6.0, 0.5), (1e-6, 6.0, 1.0), (1e-30, 6.0, 1.0), (0.0, 6.0, 1.0)],
+)
+def test_surprise(p: float, scale: float, expected: float) -> None:
+    assert surprise(p, scale) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("score", "level"), [(0.1, None), (0.5, "blue"), (0.7, "yellow"), (0.8, "orange"), (0.99, "red")]
+)
+def test_level_for(score: float, level: str | None) -> None:
+    assert level_for(score, (0.5, 0.65, 0.8, 0.95)) == level
+
+
+@given(st.integers(0, 500), st.floats(0.0, 300.0), st.floats(0.0, 3.0))
+def test_count_sf_is_a_probability(k: int, mu: float, alpha: float) -> None:
+    p = count_sf(k, mu, alpha)
+    assert 0.0 <= p <= 1.0
+
+
+# -- series scorer -------------------------------------------------------------------------------
+
+
+@given(st.lists(st.one_of(st.integers(0, 1000), st.floats(-1e6, 1e6)), max_size=80))
+@settings(max_examples=60, deadline=None)
+def test_series_scores_in_unit_interval(values: list[float]) -> None:
+    sc = SeriesScorer(SeriesParams(min_history=3))
+    state = sc.init_state()
+    for v in values:
+        state, score = sc.update(state, v)
+        assert 0.0 <= score <= 1.0
+        assert json.loads(json.dumps(state)) == state
+
+
+# -- dynamic detector ----------------------------------------------------------------------------
+
+
+def test_no_baseline_alert_before_warm_up() -> None:
+    det = DynamicDetector(DynamicParams(min_history_days=14))
+    events = poisson_stream(1, 10, 0.5)
+    # a huge burst on day 9: the baseline is not ready, so nothing fires
+    burst_t = START + timedelta(days=9, hours=10)
+    events += [ev(10_000 + i, burst_t + timedelta(minutes=i)) for i in range(40)]
+    events.sort(key=lambda e: e.occurred_at)
+    _, found = run(det, events)
+    assert not [a for _, a in found if "window_count" in {i.name for i in a.indicators}]
+
+
+def test_seeded_burst_detected_within_the_burst_and_flat_background_quiet() -> None:
+    det = DynamicDetector()
+    per_hour = 1.0  # one street, 24 labour events a day over 4 grids
+    background = poisson_stream(11, 56, per_hour)
+    _, quiet = run(det, background)
+    false_windows = {a.alert_id for _, a in quiet}
+    assert len(false_windows) <= 3, [a.title for _, a in quiet]
+
+    rng = np.random.default_rng(12)
+    b0 = START + timedelta(days=50, hours=10)
+    burst = [
+        ev(50_000 + i, b0 + timedelta(minutes=int(m)), "S01-C01-G02")
+        for i, m in enumerate(sorted(rng.integers(0, 180, size=int(rng.poisson(9 * per_hour * 3)))))
+    ]
+    events = sorted(background + burst, key=lambda e: e.occurred_at)
+    _, found = run(det, events)
+    hits = [
+        (e, a)
+        for e, a in found
+        if e.event_id.startswith("e5")
+        and "window_count" in {i.name for i in a.indicators}
+        and b0 <= e.occurred_at < b0 + timedelta(hours=3)
+    ]
+    hits = [(e, a) for e, a in hits if e in burst]
+    assert hits, "burst not detected within its 3 hours"
+    _, first = hits[0]
+    assert first.details["observed"] > first.details["expected"]
+    assert "基于" in first.title and "天历史" in first.title
+    assert first.details["history_days"] >= 14
+    assert 0.0 < (first.score or 0.0) <= 1.0
+    assert len(first.evidence) <= 20
+
+
+def test_slow_rise_fires_cusum() -> None:
+    det = DynamicDetector(DynamicParams(grid_level=False))
+    base = poisson_stream(5, 35, 0.25)
+    rng = np.random.default_rng(6)
+    extra = [
+        ev(90_000 + i, START + timedelta(days=35, hours=float(h)))
+        for i, h in enumerate(sorted(rng.uniform(0, 24 * 14, size=int(rng.poisson(0.35 * 24 * 14)))))
+    ]
+    more = [ev(95_000 + i, e.occurred_at + timedelta(days=35)) for i, e in enumerate(poisson_stream(8, 14, 0.25))]
+    _, found = run(det, sorted(base + extra + more, key=lambda e: e.occurred_at))
+    rises = [a for _, a in found if a.indicators[0].name == "cusum"]
+    assert rises
+    assert "持续上升" in rises[0].title
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "indicator", "level"),
+    [
+        ({"headcount": 20}, "headcount", "yellow"),
+        ({"headcount": 100}, "headcount", "red"),
+        ({"text": "工人在门口拉横幅"}, "keyword", "yellow"),
+        ({"text": "扬言跳楼"}, "keyword", "red"),
+        ({"text": "讨薪"}, "keyword", "blue"),
+    ],
+)
+def test_mass_incident_rules_fire_without_history(kwargs: dict[str, object], indicator: str, level: str) -> None:
+    det = DynamicDetector()
+    _, alerts = det.update(det.init_state(), ev(1, START, **kwargs), START)  # type: ignore[arg-type]
+    assert [a.level for a in alerts] == [level]
+    assert indicator in {i.name for i in alerts[0].indicators}
+    assert alerts[0].unit == "S01-C01-G01"
+    assert alerts[0].subject == "S01-C01-G01/labour"
+    assert alerts[0].category == "labour"
+    assert "群体性事件" in alerts[0].title
+
+
+def test_plain_event_raises_nothing() -> None:
+    det = DynamicDetector()
+    _, alerts = det.update(det.init_state(), ev(1, START, text="楼上漏水"), START)
+    assert alerts == []
+
+
+def test_several_channels_same_place_within_minutes() -> None:
+    det = DynamicDetector()
+    state = det.init_state()
+    state, a1 = det.update(state, ev(1, START, channel="grid"), START)
+    state, a2 = det.update(state, ev(2, START + timedelta(minutes=10), channel="hotline"), START)
+    assert a1 == []
+    assert [i.name for i in a2[0].indicators] == ["multi_channel"]
+    # another grid, or too late, does not count
+    state, a3 = det.update(state, ev(3, START + timedelta(minutes=15), grid="S01-C01-G09", channel="petition"), START)
+    state, a4 = det.update(state, ev(4, START + timedelta(hours=2), channel="petition"), START)
+    assert a3 == [] and a4 == []
+
+
+def test_repeats_in_one_window_share_the_alert_id() -> None:
+    det = DynamicDetector()
+    state = det.init_state()
+    ids = []
+    for i in range(3):
+        t = START + timedelta(minutes=20 * i)
+        state, alerts = det.update(state, ev(i, t, text="堵路"), t)
+        ids.append(alerts[0].alert_id)
+    assert len(set(ids)) == 1
+    t = START + timedelta(hours=7)
+    _, later = det.update(state, ev(9, t, text="堵路"), t)
+    assert later[0].alert_id != ids[0]
+
+
+def test_state_is_compact_and_bounded() -> None:
+    det = DynamicDetector(DynamicParams(max_series=50))
+    rng = np.random.default_rng(3)
+    state = det.init_state()
+    cats = ["labour", "family", "neighbour", "property"]
+    for i in range(6000):
+        t = START + timedelta(minutes=i * 13)
+        g = f"S01-C{int(rng.integers(1, 4)):02d}-G{int(rng.integers(1, 30)):02d}"
+        state, _ = det.update(state, ev(i, t, g, cats[int(rng.integers(0, 4))]), t)
+    # the cap applies at each day rollover; series first seen today may add to it until then
+    today = sum(1 for v in state["s"].values() if v["l"] // 24 == state["day"] and v["n"] <= 1.0)
+    assert len(state["s"]) <= 50 + today
+    assert len(json.dumps(state)) < 30_000
+
+
+def test_late_event_is_counted_not_crashing() -> None:
+    det = DynamicDetector()
+    state = det.init_state()
+    state, _ = det.update(state, ev(1, START + timedelta(days=2)), START)
+    state, _ = det.update(state, ev(2, START + timedelta(days=1)), START)
+    assert state["s"]["S01-C01-G01/labour"]["n"] > 1.0
+
+
+@pytest.mark.parametrize("module", [dynamic_mod, baselines_mod])
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_math_is_finite_on_extreme_gaps() -> None:
+    det = DynamicDetector()
+    state = det.init_state()
+    for i, t in enumerate([START, START + timedelta(days=3000), START + timedelta(days=3000, hours=1)]):
+        state, alerts = det.update(state, ev(i, t), t)
+        assert all(a.score is None or 0 <= a.score <= 1 for a in alerts)
+    assert math.isfinite(state["shape"]["tot"])

@@ -1,0 +1,173 @@
+"""Pattern detector: seasonal forecasts against a seasonal-naive baseline, intervals, alerts."""
+
+from __future__ import annotations
+
+import copy
+import doctest
+import json
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import warning.core.detectors.pattern as pattern_mod
+from warning.core.calendar import Calendar
+from warning.core.detectors.pattern import PatternDetector, PatternParams, forecast
+from warning.core.events import Alert, Event, Location
+from warning.core.ports import DetectorState
+
+TZ = timezone(timedelta(hours=8))
+CAL = Calendar()
+WEEKDAY = (1.2, 1.1, 1.0, 1.0, 1.1, 0.7, 0.6)
+
+
+def daily_series(seed: int, start: date, days: int, level: float = 8.0) -> list[int]:
+    """Seeded NB daily counts with weekday, holiday, pre-holiday and Spring-Festival effects."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(days):
+        f = CAL.features(start + timedelta(days=i))
+        mu = level * WEEKDAY[f.weekday]
+        mu *= 0.5 if f.holiday else 1.0
+        mu *= 2.5 if f.pre_spring_festival else 1.0
+        mu *= 1.3 if f.pre_holiday and not f.pre_spring_festival else 1.0
+        out.append(int(rng.negative_binomial(20, 20 / (20 + mu))))
+    return out
+
+
+def events_for(start: date, counts: list[int], street: str = "S01", cat: str = "labour") -> list[Event]:
+    out = []
+    for i, y in enumerate(counts):
+        base = datetime.combine(start + timedelta(days=i), datetime.min.time(), TZ) + timedelta(hours=8)
+        for k in range(y):
+            t = base + timedelta(minutes=k)
+            out.append(
+                Event(f"e{i}-{k}", "hotline", "r", t, t, Location(street, f"{street}-C01", f"{street}-C01-G01"), cat)
+            )
+    return out
+
+
+def replay(
+    det: PatternDetector, events: list[Event], state: DetectorState | None = None
+) -> tuple[DetectorState, list[Alert]]:
+    st = state or det.init_state()
+    found: list[Alert] = []
+    for e in events:
+        st, alerts = det.update(st, e, e.occurred_at)
+        found.extend(alerts)
+    return st, found
+
+
+def test_forecast_beats_seasonal_naive_and_interval_is_calibrated() -> None:
+    start = date(2025, 1, 1)
+    counts = daily_series(3, start, 520)
+    det = PatternDetector()
+    st = det.init_state()
+    y_true, y_hat, naive, covered = [], [], [], []
+    by_day: dict[int, list[Event]] = {}
+    for e in events_for(start, counts):
+        by_day.setdefault((e.occurred_at.date() - start).days, []).append(e)
+    for i in range(len(counts)):
+        d = start + timedelta(days=i)
+        if i >= 120:
+            row = forecast(st, d, 1, unit="S01")[0]
+            y_true.append(counts[i])
+            y_hat.append(row.forecast)
+            naive.append(counts[i - 7])
+            covered.append(row.lower <= counts[i] <= row.upper)
+        st, _ = replay(det, by_day.get(i, []), st)
+    yt, yh, yn = np.array(y_true), np.array(y_hat), np.array(naive)
+    mase = np.abs(yt - yh).mean() / np.abs(yt - yn).mean()
+    assert mase < 0.85, mase
+    nz = yt > 0
+    assert np.mean(np.abs(yt - yh)[nz] / yt[nz]) < np.mean(np.abs(yt - yn)[nz] / yt[nz])  # MAPE
+    coverage = float(np.mean(covered))
+    assert 0.8 <= coverage <= 0.97, coverage
+
+
+def test_peak_alert_before_spring_festival() -> None:
+    # a year of history with a pre-Spring-Festival labour peak, then the run-up to the next one
+    start = date(2024, 12, 1)
+    counts = daily_series(5, start, 430)  # to 2026-02-03; CNY eve 2026 is 02-16
+    _, alerts = replay(PatternDetector(), events_for(start, counts))
+    peaks = [a for a in alerts if a.details["kind"] == "peak" and a.details["target_date"] >= "2026-02-06"]
+    assert peaks
+    a = peaks[-1]
+    assert "春节前" in a.title and "预计" in a.title and "常态约" in a.title
+    assert a.details["forecast"] > a.details["normal"] * 1.5
+    assert a.unit == "S01" and a.subject == "S01/labour" and a.type == "pattern"
+    # re-forecasts of the same target week update one alert
+    same_week = [p for p in peaks if p.details["target_week"] == a.details["target_week"]]
+    assert len({p.alert_id for p in same_week}) == 1
+
+
+def test_exceedance_alert_during_the_day() -> None:
+    start = date(2026, 3, 2)
+    counts = daily_series(7, start, 45)
+    counts[-1] = 60  # the last day explodes
+    _, alerts = replay(PatternDetector(), events_for(start, counts))
+    last = (start + timedelta(days=44)).isoformat()
+    exceed = [a for a in alerts if a.details["kind"] == "exceedance" and a.details["target_date"] == last]
+    assert exceed
+    assert exceed[-1].level == "red"
+    # other days may exceed too (the model is young), but not most of them
+    assert len({a.details["target_date"] for a in alerts if a.details["kind"] == "exceedance"}) <= 4
+    assert len({a.alert_id for a in exceed}) == 1
+    levels = [a.level for a in exceed]
+    assert len(levels) == len(set(levels))  # one alert per level reached, upgrades only
+    assert "超出预测上限" in exceed[0].title
+
+
+def test_no_alerts_before_warm_up() -> None:
+    start = date(2026, 3, 2)
+    counts = [3] * 20 + [80]
+    _, alerts = replay(PatternDetector(PatternParams(min_history_days=28)), events_for(start, counts))
+    assert alerts == []
+
+
+@pytest.mark.parametrize(
+    ("scope", "key", "name"), [("street", "S07", "pattern"), ("district", "district", "pattern_district")]
+)
+def test_scope_sets_key_and_name(scope: str, key: str, name: str) -> None:
+    det = PatternDetector(PatternParams(scope=scope))  # type: ignore[arg-type]
+    e = events_for(date(2026, 3, 2), [1], street="S07")[0]
+    assert det.key(e) == key
+    assert det.name == name
+
+
+def test_forecast_is_pure_and_complete() -> None:
+    start = date(2026, 3, 2)
+    ev = events_for(start, [4] * 30) + events_for(start, [2] * 30, cat="family")
+    ev.sort(key=lambda e: e.occurred_at)
+    st, _ = replay(PatternDetector(), ev)
+    before = copy.deepcopy(st)
+    rows = forecast(st, date(2026, 4, 10), 7, unit="S01")
+    assert st == before
+    assert len(rows) == 2 * 7
+    assert {r.category for r in rows} == {"family", "labour"}
+    assert all(r.lower <= r.forecast <= r.upper + 1 for r in rows)
+    assert json.loads(json.dumps(st)) == st
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(pattern_mod)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_forecast_shell_builds_rows_and_plot(tmp_path: Path) -> None:
+    from warning.forecast import build_states, forecast_rows, plot
+
+    start = date(2026, 3, 2)
+    ev = sorted(events_for(start, [4] * 35) + events_for(start, [2] * 35, street="S02"), key=lambda e: e.occurred_at)
+    dets = [PatternDetector(), PatternDetector(PatternParams(scope="district"))]
+    states, last = build_states(ev, dets)
+    assert last == start + timedelta(days=34)
+    rows = forecast_rows(states, dets, last + timedelta(days=1), 14)
+    assert {r.unit for r in rows} == {"S01", "S02", "district"}
+    assert len(rows) == 3 * 14
+    assert rows[-1].unit == "district"  # district rows come last
+    out = tmp_path / "fc.png"
+    plot(rows, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
