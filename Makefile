@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DURATION ?= 0
 PYTEST_ARGS ?=
+# tests write to their own Redis database so a later `make demo` shows only its own alerts
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install demo test lint format unit integration stack-up stack-down stack-status browser clean
 
@@ -55,7 +57,7 @@ test: install browser  ## lint, start the services, run every test, stop the ser
 	$(MAKE) lint
 	$(MAKE) stack-up
 	set -o pipefail; status=0; \
-	  WARNING_REQUIRE_STACK=1 $(BIN)/pytest tests -q -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
+	  WARNING_REQUIRE_STACK=1 WARNING_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest tests -q -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
 	  $(MAKE) stack-down; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; \
 	  exit $$status

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -57,13 +58,7 @@ def child(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _terminate(proc, grace_s=30)
 
 
 def _end_offsets(bootstrap: str, topics: list[str]) -> dict[Any, int]:
@@ -133,29 +128,104 @@ def show_ingest(records: list[tuple[str, bytes]], catalog: Catalog) -> None:
     console.print(dead)
 
 
-def run(settings: Settings, duration: float) -> None:
+DEMO_OFFICER = "demo-district"
+DEMO_PASSWORD = "demo-only-password"  # noqa: S105 - printed for the demo user on a local machine
+
+
+def _provision_officer(settings: Settings) -> None:
+    """A district-scope duty officer for the demo's terminal feed and console login."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from warning import acl
+
+    async def go() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        try:
+            await acl.add_user(client, "district", DEMO_OFFICER, DEMO_PASSWORD)
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+
+
+def _simulate(settings: Settings, catalog: Catalog, days: int, rate: float, stop: threading.Event, seed: int) -> None:
+    """Stream a simulated district into the input topics (history first, as a district backfills)."""
+    from datetime import date, timedelta
+
+    from warning.simulate.district import District, SimConfig, publish_live
+
+    config = SimConfig(seed=seed, start=date.today() - timedelta(days=days), days=days, streets=9, grids=300, scale=0.5)
+    topics = {channel: catalog.specs[role].name for role, channel in INPUT_CHANNELS.items()}
+
+    def sleep(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise KeyboardInterrupt  # ends publish_live after a flush
+
+    with Publisher(settings.kafka_bootstrap) as pub:
+        try:
+            sent = publish_live(District(config), pub, topics, rate=rate, sleep=sleep)  # type: ignore[arg-type]  # topic map keys are Channel literals
+            console.print(f"[bold]simulator[/]: published {sum(sent.values()):,} records {dict(sent)}")
+        except KeyboardInterrupt:
+            console.print(f"[bold]simulator[/]: stopped after {pub.sent:,} records")
+
+
+def run(settings: Settings, duration: float, days: int = 45, rate: float = 1500.0) -> None:
     """The demo itself (see module docstring)."""
     catalog = load_catalog(settings.topics_dir)
     create_topics(settings.kafka_bootstrap, catalog)
+    _provision_officer(settings)
     state = settings.data_dir
     exe = str(Path(sys.executable).with_name("warning"))
     env = {**os.environ}
-    started = time.monotonic()
-    stop_at = started + duration if duration > 0 else float("inf")
+    stop_at = time.monotonic() + duration if duration > 0 else float("inf")
     watch = [catalog.events.name, catalog.dead_letters.name]
-    with child([exe, "worker"], state / "worker.log", env) as worker:
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        worker = stack.enter_context(child([exe, "worker"], state / "worker.log", env))
         console.print(f"[bold]worker[/] pid {worker.pid}; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         wait_http(f"http://127.0.0.1:{settings.web_port}/healthz", 120, worker, str(state / "worker.log"))
+        web = stack.enter_context(child([exe, "console"], state / "console.log", env))
+        console.print(
+            f"[bold]web console[/] pid {web.pid}: http://127.0.0.1:{settings.console_port}/ "
+            f"(login {DEMO_OFFICER} / {DEMO_PASSWORD}, 区级值班)"
+        )
+
         start = _end_offsets(settings.kafka_bootstrap, watch)
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")
         seen = _read_from(settings.kafka_bootstrap, start, timeout_s=60, expect=sent)
         show_ingest(seen, catalog)
         console.print(f"{len(seen)} of {sent} records accounted for in events + dead-letters")
-        if duration > 0 and time.monotonic() >= stop_at:
-            return
-        console.print("engine running; Ctrl-C to stop" + (f" (or after {duration:.0f}s)" if duration > 0 else ""))
+
+        # a new district each run: alerts are idempotent on their ids, so a replay of the same
+        # district would (correctly) add nothing new to the feed
+        seed = int(time.time()) % 100_000
+        console.print(
+            f"[bold]simulated district[/]: {days} days of grid reports, 12345 calls and petitions "
+            f"at {rate:.0f} records/s (seed {seed}); live alerts of the district feed follow"
+        )
+        feed_argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD]
+        feed = subprocess.Popen(feed_argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
+        stack.callback(_terminate, feed)
+        sim = threading.Thread(target=_simulate, args=(settings, catalog, days, rate, stop, seed), daemon=True)
+        sim.start()
+        stack.callback(sim.join, 30)
+        stack.callback(stop.set)
         with contextlib.suppress(KeyboardInterrupt):
             while time.monotonic() < stop_at and worker.poll() is None:
                 time.sleep(0.5)
-    console.print("demo stopped cleanly")
+        stop.set()
+    console.print("demo stopped cleanly: worker, console, feed and simulator ended")
+
+
+def _terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL after `grace_s`: every child ends, cleanly when it can."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("feed")
     def feed_cmd(
-        unit: Annotated[str, typer.Option(help="desk's unit code (S03, S03-C02, district, dept:rsj)")],
+        unit: Annotated[str, typer.Option(help="desk's unit (S03, S03-C02, district, dept:rsj) or all (whole district)")],
         user: Annotated[str | None, typer.Option(help="officer's Redis ACL user")] = None,
         password: Annotated[str | None, typer.Option(help="password (prompted when --user is given)")] = None,
         group: Annotated[str, typer.Option(help="consumer group = the duty desk")] = "desk",
@@ -173,7 +173,8 @@ def register(app: typer.Typer) -> None:
 
         cfg = settings_mod.load()
         try:
-            acl.check_scope(unit)
+            if unit != "all":  # the district-wide feed (every alert); only district-scope users may read it
+                acl.check_scope(unit)
         except WarningError as exc:
             _fail(exc)
         if user and password is None:
