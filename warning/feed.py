@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("feed")
     def feed_cmd(
-        unit: Annotated[str, typer.Option(help="desk's unit (S03, S03-C02, district, dept:rsj) or all (whole district)")],
+        unit: Annotated[str, typer.Option(help="unit (S03, S03-C02, district, dept:rsj) or all (whole district)")],
         user: Annotated[str | None, typer.Option(help="officer's Redis ACL user")] = None,
         password: Annotated[str | None, typer.Option(help="password (prompted when --user is given)")] = None,
         group: Annotated[str, typer.Option(help="consumer group = the duty desk")] = "desk",
