@@ -191,6 +191,7 @@ class DynamicSection(_Section):
     keywords: dict[str, _Score] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     multichannel_minutes: int = Field(default=30, ge=1, le=1440)
     multichannel_min_channels: int = Field(default=2, ge=2)
+    multichannel_min_reports: int = Field(default=3, ge=2)
     multichannel_score: _Score = 0.65
     evidence_max: int = Field(default=20, ge=1, le=200)
     max_series: int = Field(default=300, ge=1)
@@ -224,6 +225,7 @@ class DynamicSection(_Section):
             keywords=tuple(self.keywords.items()),
             multichannel_minutes=self.multichannel_minutes,
             multichannel_min_channels=self.multichannel_min_channels,
+            multichannel_min_reports=self.multichannel_min_reports,
             multichannel_score=self.multichannel_score,
             evidence_max=self.evidence_max,
             max_series=self.max_series,

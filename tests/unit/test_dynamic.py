@@ -241,13 +241,25 @@ def test_several_channels_same_place_within_minutes() -> None:
     det = DynamicDetector()
     state = det.init_state()
     state, a1 = det.update(state, ev(1, START, channel="grid"), START)
-    state, a2 = det.update(state, ev(2, START + timedelta(minutes=10), channel="hotline"), START)
-    assert a1 == []
-    assert [i.name for i in a2[0].indicators] == ["multi_channel"]
-    # another grid, or too late, does not count
-    state, a3 = det.update(state, ev(3, START + timedelta(minutes=15), grid="S01-C01-G09", channel="petition"), START)
-    state, a4 = det.update(state, ev(4, START + timedelta(hours=2), channel="petition"), START)
-    assert a3 == [] and a4 == []
+    state, a2 = det.update(state, ev(2, START + timedelta(minutes=5), channel="hotline"), START)
+    state, a3 = det.update(state, ev(3, START + timedelta(minutes=10), channel="hotline"), START)
+    assert a1 == [] and a2 == []  # two reports are everyday traffic in a busy grid
+    assert [i.name for i in a3[0].indicators] == ["multi_channel"]
+    # another grid, another category, or too late, does not count
+    state, a4 = det.update(state, ev(4, START + timedelta(minutes=15), grid="S01-C01-G09", channel="petition"), START)
+    state, a5 = det.update(state, ev(5, START + timedelta(minutes=16), cat="family", channel="petition"), START)
+    state, a6 = det.update(state, ev(6, START + timedelta(hours=2), channel="petition"), START)
+    assert a4 == [] and a5 == [] and a6 == []
+
+
+def test_one_channel_repeating_is_not_multi_channel() -> None:
+    det = DynamicDetector()
+    state = det.init_state()
+    alerts = []
+    for i in range(4):
+        state, out = det.update(state, ev(i, START + timedelta(minutes=i), channel="hotline"), START)
+        alerts += out
+    assert alerts == []
 
 
 def test_repeats_in_one_window_share_the_alert_id() -> None:
