@@ -251,7 +251,9 @@ def _register_detector(app: faust.App, runtime: Runtime, name: str, events_topic
             detector = runtime.detectors[name]
             event = Event.from_dict(value)
             key = detector.key(event)
-            state = table.get(key) or detector.init_state()
+            state = table.get(key)
+            if state is None:  # same rule as the replay shell: an empty state is still a state
+                state = detector.init_state()
             state, alerts = detector.update(state, event, event.occurred_at)
             table[key] = state
             for alert in alerts:
