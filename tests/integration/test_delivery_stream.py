@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 import redis
-from _engine import running_engine
 
 from warning.console.testing import T0, make_alert
 from warning.core.events import Alert
 from warning.publish import Publisher
 from warning.settings import Settings
+from warning.stream.harness import running_engine
 
 pytestmark = pytest.mark.integration
 

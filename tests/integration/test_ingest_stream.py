@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _engine import jsons, read_topic, running_engine, topic_size
 
 from warning.publish import Publisher
 from warning.settings import Settings
+from warning.stream.harness import jsons, read_topic, running_engine, topic_size
 
 pytestmark = pytest.mark.integration
 

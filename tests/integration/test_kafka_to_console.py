@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from _engine import running_engine
 from prometheus_client import CollectorRegistry
 
 from warning import acl
@@ -25,6 +24,7 @@ from warning.metrics import Metrics
 from warning.publish import Publisher
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
+from warning.stream.harness import running_engine
 from warning.thresholds import load, routing_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

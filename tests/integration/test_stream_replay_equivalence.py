@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _engine import jsons, read_topic, running_engine
 
 from warning import thresholds
 from warning.core.events import Event
@@ -32,6 +31,7 @@ from warning.publish import Publisher, read_records
 from warning.replay import input_files, iter_events, run
 from warning.settings import Settings
 from warning.simulate.district import District, SimConfig, write
+from warning.stream.harness import jsons, read_topic, running_engine
 
 pytestmark = pytest.mark.integration
 
