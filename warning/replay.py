@@ -1,0 +1,298 @@
+"""The embedded shell: the same pure core as the Faust agents, over files, with no Kafka or Redis.
+
+`iter_events` reads the three input files (named by the topic catalogue), ingests each line
+exactly as the stream's ingest agent does and merges the channels in event-time order with a
+stable tie-break ``(occurred_at, channel, source_ref)``. `run` is the detector loop both shells
+share in spirit: for every event and every detector, ``state[name][key]`` is updated with
+``now = event.occurred_at``, so alerts depend on event time only (DESIGN.md §2) and replay agrees
+with the stream for the same per-key order.
+
+``received_at`` is the record's own ``occurred_at`` when it parses (a file has no broker time,
+and this keeps ``future_timestamp`` checks neutral); otherwise it is the fixed epoch
+``1970-01-01T00:00:00+00:00``, so a bad line's dead letter is reproducible byte for byte.
+
+Input files are expected sorted by occurred_at (the simulator and exports write them so) and
+are streamed with O(1) memory; a file that is not sorted is detected by a cheap pre-scan and
+loaded and sorted in memory instead, so the merge stays correct either way.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any, Final
+
+import typer
+
+from warning.core.errors import InvalidEvent
+from warning.core.events import Alert, Event
+from warning.core.ingest import DeadLetter, IngestLimits, Pseudonymiser, ingest
+from warning.core.ports import Detector, DetectorState
+from warning.core.taxonomy import CHANNELS, Channel
+from warning.settings import Settings
+from warning.thresholds import Thresholds
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_CHANNEL_RANK: Final = {c: i for i, c in enumerate(CHANNELS)}
+_OCCURRED: Final = re.compile(rb'"occurred_at"\s*:\s*"([^"]+)"')
+
+DeadLetterCallback = Callable[[DeadLetter], None]
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One input file: its channel, topic name and path."""
+
+    channel: Channel
+    topic: str
+    path: Path
+
+
+def input_files(input_dir: Path, settings: Settings) -> list[InputFile]:
+    """The three input files of a directory, named by the topic catalogue (missing ones skipped)."""
+    from warning.topics import load_catalog
+
+    catalog = load_catalog(settings.topics_dir)
+    specs: tuple[tuple[Channel, str], ...] = (
+        ("grid", catalog.grid_reports.name),
+        ("hotline", catalog.hotline_calls.name),
+        ("petition", catalog.petitions.name),
+    )
+    out = []
+    for channel, topic in specs:
+        path = input_dir / f"{topic}.jsonl"
+        if path.exists():
+            out.append(InputFile(channel, topic, path))
+    return out
+
+
+def _occurred(raw: bytes) -> datetime | None:
+    m = _OCCURRED.search(raw)
+    if not m:
+        return None
+    try:
+        parsed = datetime.fromisoformat(m.group(1).decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _is_sorted(path: Path) -> bool:
+    """Pre-scan: are the parseable occurred_at values non-decreasing?"""
+    last: datetime | None = None
+    with path.open("rb") as fh:
+        for raw in fh:
+            t = _occurred(raw)
+            if t is None:
+                continue
+            if last is not None and t < last:
+                return False
+            last = t
+    return True
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw bytes) of non-empty lines, in file order or, if unsorted, by occurred_at."""
+    if _is_sorted(path):
+        with path.open("rb") as fh:
+            for i, raw in enumerate(fh, start=1):
+                value = raw.rstrip(b"\r\n")
+                if value.strip():
+                    yield i, value
+        return
+    with path.open("rb") as fh:
+        rows = [(i, raw.rstrip(b"\r\n")) for i, raw in enumerate(fh, start=1) if raw.strip()]
+    rows.sort(key=lambda r: (_occurred(r[1]) or EPOCH, r[0]))
+    yield from rows
+
+
+def _file_events(
+    f: InputFile,
+    pseudonymiser: Pseudonymiser,
+    limits: IngestLimits,
+    on_dead_letter: DeadLetterCallback | None,
+) -> Iterator[Event]:
+    """Ingested events of one file; equal occurred_at runs re-ordered by source_ref."""
+    group: list[Event] = []
+    for lineno, raw in _lines(f.path):
+        received = _occurred(raw) or EPOCH
+        try:
+            event = ingest(f.channel, raw, received, pseudonymiser, limits)
+        except InvalidEvent as exc:
+            if on_dead_letter is not None:
+                on_dead_letter(DeadLetter(exc.reason, exc.detail, f.topic, 0, lineno, received, raw))
+            continue
+        if group and event.occurred_at != group[0].occurred_at:
+            group.sort(key=lambda e: e.source_ref)
+            yield from group
+            group = []
+        group.append(event)
+    group.sort(key=lambda e: e.source_ref)
+    yield from group
+
+
+def sort_key(event: Event) -> tuple[datetime, int, str]:
+    """The replay order: event time, then channel, then source number."""
+    return (event.occurred_at, _CHANNEL_RANK[event.channel], event.source_ref)
+
+
+def iter_events(
+    input_dir: Path,
+    settings: Settings,
+    thresholds: Thresholds,
+    on_dead_letter: DeadLetterCallback | None = None,
+) -> Iterator[Event]:
+    """Events of an input directory in event-time order; rejected lines go to `on_dead_letter`."""
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode("utf-8"))
+    limits = thresholds.ingest.limits()
+    streams = [_file_events(f, pseudonymiser, limits, on_dead_letter) for f in input_files(input_dir, settings)]
+    return heapq.merge(*streams, key=sort_key)
+
+
+@dataclass
+class ReplayState:
+    """Per-detector keyed state, as the Faust tables hold it."""
+
+    tables: dict[str, dict[str, DetectorState]] = field(default_factory=dict)
+
+
+def iter_alerts(
+    events: Iterable[Event], detectors: Sequence[Detector], state: ReplayState | None = None
+) -> Iterator[Alert]:
+    """The pure detector loop, one alert at a time (constant memory for long replays)."""
+    st = state if state is not None else ReplayState()
+    tables = [st.tables.setdefault(d.name, {}) for d in detectors]
+    pairs = list(zip(detectors, tables, strict=True))
+    for event in events:
+        now = event.occurred_at
+        for detector, table in pairs:
+            key = detector.key(event)
+            current = table.get(key)
+            new_state, alerts = detector.update(current if current is not None else detector.init_state(), event, now)
+            table[key] = new_state
+            yield from alerts
+
+
+def run(events: Iterable[Event], detectors: Sequence[Detector], state: ReplayState | None = None) -> list[Alert]:
+    """Every alert the detectors raise over `events` (see `iter_alerts`)."""
+    return list(iter_alerts(events, detectors, state))
+
+
+@dataclass
+class Summary:
+    """What a replay did."""
+
+    events: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    alerts_by_type: Counter[str] = field(default_factory=Counter)
+    alerts_by_level: Counter[str] = field(default_factory=Counter)
+    events_by_channel: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def alerts(self) -> int:
+        """Number of alerts written."""
+        return sum(self.alerts_by_type.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (printed by the CLI, written by the benchmark)."""
+        return {
+            "events": self.events,
+            "events_by_channel": dict(sorted(self.events_by_channel.items())),
+            "dead_letters": sum(self.dead_letters.values()),
+            "dead_letters_by_reason": dict(sorted(self.dead_letters.items())),
+            "alerts": self.alerts,
+            "alerts_by_type": dict(sorted(self.alerts_by_type.items())),
+            "alerts_by_level": dict(sorted(self.alerts_by_level.items())),
+            "seconds": round(self.seconds, 3),
+            "events_per_second": round(self.events / self.seconds, 1) if self.seconds > 0 else None,
+        }
+
+
+def replay(
+    input_dir: Path,
+    settings: Settings,
+    thresholds: Thresholds,
+    detectors: Sequence[Detector],
+    alerts_out: IO[str] | None = None,
+    dead_letters_out: IO[str] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Summary:
+    """Replay a directory through `detectors`, streaming alerts and dead letters to files."""
+    summary = Summary()
+
+    def dead(letter: DeadLetter) -> None:
+        summary.dead_letters[letter.reason] += 1
+        if dead_letters_out is not None:
+            dead_letters_out.write(json.dumps(letter.to_dict(), ensure_ascii=False) + "\n")
+
+    def counted(events: Iterable[Event]) -> Iterator[Event]:
+        for e in events:
+            summary.events += 1
+            summary.events_by_channel[e.channel] += 1
+            yield e
+
+    start = clock()
+    for alert in iter_alerts(counted(iter_events(input_dir, settings, thresholds, dead)), detectors):
+        summary.alerts_by_type[alert.type] += 1
+        summary.alerts_by_level[alert.level] += 1
+        if alerts_out is not None:
+            alerts_out.write(json.dumps(alert.to_dict(), ensure_ascii=False) + "\n")
+    summary.seconds = clock() - start
+    return summary
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``warning replay`` command to the CLI app."""
+
+    @app.command("replay")
+    def replay_cmd(
+        input_dir: Annotated[Path, typer.Argument(help="directory with the three input JSONL files")],
+        out: Annotated[Path, typer.Option("--out", help="alerts JSONL (Alert.to_dict per line)")] = Path(
+            "alerts.jsonl"
+        ),
+        dead_letters: Annotated[
+            Path | None, typer.Option("--dead-letters", help="dead letters JSONL (DeadLetter.to_dict)")
+        ] = None,
+    ) -> None:
+        """Replay simulated or exported input files through the detectors (no Kafka, no Redis)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from warning import settings as settings_mod
+        from warning import thresholds as thresholds_mod
+        from warning.pipeline import build_detectors
+
+        console = Console(stderr=True)
+        cfg = settings_mod.load()
+        th = thresholds_mod.load(cfg.thresholds_file).thresholds
+        if not input_dir.is_dir() or not input_files(input_dir, cfg):
+            console.print(
+                f"[bold red]error:[/] no input files (grid-reports/hotline-calls/petitions .jsonl) in {input_dir}"
+            )
+            raise typer.Exit(2)
+        detectors = build_detectors(th)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as fa:
+            if dead_letters is not None:
+                dead_letters.parent.mkdir(parents=True, exist_ok=True)
+                with dead_letters.open("w", encoding="utf-8") as fd:
+                    summary = replay(input_dir, cfg, th, detectors, fa, fd)
+            else:
+                summary = replay(input_dir, cfg, th, detectors, fa, None)
+        d = summary.to_dict()
+        table = Table("measure", "value", title=f"replay of {input_dir} ({len(detectors)} detectors)")
+        table.add_row("events", f"{d['events']:,} {d['events_by_channel']}")
+        table.add_row("dead letters", f"{d['dead_letters']:,} {d['dead_letters_by_reason']}")
+        table.add_row("alerts", f"{d['alerts']:,} -> {out}")
+        table.add_row("alerts by type", str(d["alerts_by_type"]))
+        table.add_row("alerts by level", str(d["alerts_by_level"]))
+        table.add_row("throughput", f"{d['events_per_second'] or 0:,.0f} events/s in {d['seconds']:.1f} s")
+        Console().print(table)
