@@ -83,15 +83,22 @@ class Record:
     key: bytes | None
 
 
-def _csv_value(text: str) -> Any:
-    """CSV cells holding JSON (objects, lists, numbers, booleans) are decoded; the rest stay strings."""
+def _csv_value(header: str, text: str) -> Any:
+    """Decode a CSV cell: JSON arrays/objects (parties, flags) are parsed, everything else stays text.
+
+    Numbers are not guessed: a ticket number ``00123`` must stay ``"00123"``. The schemas
+    accept numeric strings for their integer and boolean fields; only ``schema_version`` is
+    an integer by definition, since ingest compares it exactly.
+    """
     if text == "":
         return None
-    if text[0] in "[{" or text in ("true", "false") or text.lstrip("-").replace(".", "", 1).isdigit():
+    if text[0] in "[{":
         try:
             return json.loads(text)
         except json.JSONDecodeError:
             return text
+    if header == "schema_version" and text.isdigit():
+        return int(text)
     return text
 
 
@@ -99,7 +106,7 @@ def _nest(row: dict[str, str]) -> dict[str, Any]:
     """Dotted CSV headers (``location.grid_id``) become nested objects; empty cells are omitted."""
     out: dict[str, Any] = {}
     for header, cell in row.items():
-        value = _csv_value(cell or "")
+        value = _csv_value(header, cell or "")
         if value is None:
             continue
         target = out
