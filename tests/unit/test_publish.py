@@ -38,7 +38,7 @@ def test_csv_rows_become_nested_records(tmp_path: Path) -> None:
     }
     assert json.loads(records[1].value) == {
         "schema_version": 1,
-        "ticket_no": "T-2",
+        "ticket_no": "00123",
         "location": {"street": "S02", "grid_id": "S02-C01-G01"},
     }
     assert [r.key for r in records] == [b"T-1", b"00123"]
