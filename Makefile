@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 DURATION ?= 0
 PYTEST_ARGS ?=
 # tests write to their own Redis database so a later `make demo` shows only its own alerts
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+WARNING_REDIS_PORT ?= 6379
+TEST_REDIS_URL ?= redis://127.0.0.1:$(WARNING_REDIS_PORT)/15
 
 .PHONY: help install demo test lint format unit integration stack-up stack-down stack-status browser clean
 
