@@ -109,7 +109,7 @@ def worker(
     """Run the stream engine (Faust worker) with /metrics on WARNING_WEB_PORT."""
     from warning.stream.app import run_worker
 
-    sys.argv = sys.argv[:1] + ["worker"]  # faust's command line parser reads argv
+    sys.argv = [*sys.argv[:1], "worker"]  # faust's command line parser reads argv
     run_worker(settings_mod.load(), deliver=not no_delivery)
 
 
@@ -126,16 +126,26 @@ def demo(
     demo_mod.run(cfg, duration)
 
 
-# --- commands registered by other modules (keep one line each, alphabetical) ---
-from warning.acl import register as _reg_acl; _reg_acl(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.console import register as _reg_console; _reg_console(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.evaluate import register as _reg_evaluate; _reg_evaluate(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.feed import register as _reg_feed; _reg_feed(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.forecast import register as _reg_forecast; _reg_forecast(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.replay import register as _reg_replay; _reg_replay(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.scoring import register as _reg_scoring; _reg_scoring(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.simulate.cli import register as _reg_simulate; _reg_simulate(app)  # noqa: E402, E702, I001 - registration after app exists
-from warning.stack import register as _reg_stack; _reg_stack(app)  # noqa: E402, E702, I001
+# --- commands registered by other modules (one module name each, alphabetical) ---
+def _register_commands() -> None:
+    """Let each module add its own commands; imported here because they need `app` to exist."""
+    import importlib
+
+    for module in (
+        "warning.acl",
+        "warning.console",
+        "warning.evaluate",
+        "warning.feed",
+        "warning.forecast",
+        "warning.replay",
+        "warning.scoring",
+        "warning.simulate.cli",
+        "warning.stack",
+    ):
+        importlib.import_module(module).register(app)
+
+
+_register_commands()
 
 
 def main() -> None:
@@ -145,4 +155,3 @@ def main() -> None:
     except WarningError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         sys.exit(2)
-
