@@ -8,6 +8,9 @@ Key scheme decision (documented in README/DESIGN notes of this module):
       ~warning:feed:dept:rsj                     (a department desk)
       ~warning:feed:*                            (the district command centre)
 
+  (shown for the default prefix; ``WARNING_REDIS_PREFIX`` replaces ``warning:``, which is
+  why that setting may hold no glob characters).
+
   ``S03`` alone would not do as a glob (``S03*`` also matches ``S030``); unit codes are fixed
   width and children always follow a ``-``, so "the unit, or the unit + '-' + anything" is
   exact. The district-wide ``warning:feed:all`` is readable only by the district.
@@ -33,13 +36,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
 import typer
 from redis import exceptions as rexc
 
 from warning.core import units
-from warning.core.errors import ImproperlyConfigured
+from warning.core.errors import ImproperlyConfigured, WarningError
 from warning.core.routing import DEPT_PREFIX
 from warning.sinks.base import DEFAULT_PREFIX
 
@@ -66,6 +70,10 @@ OFFICER_COMMANDS: Final[tuple[str, ...]] = (
     "+xinfo|stream",
     "+xinfo|groups",
 )
+
+
+class AuthenticationFailed(WarningError):
+    """An officer's login was refused: wrong name or password, or no unit scope registered."""
 
 
 def check_scope(scope: str) -> str:
@@ -120,11 +128,28 @@ async def add_user(client: aioredis.Redis, scope: str, name: str, password: str,
     return False
 
 
+def anonymous_url(redis_url: str) -> str:
+    """`redis_url` without credentials: no ``user:pass@`` and no username/password query args.
+
+    redis-py lets credentials in the URL override the ``username=``/``password=`` arguments,
+    so with ``WARNING_REDIS_URL=redis://engine:secret@host`` an officer client built from the
+    raw URL would speak (and log in) as the engine, whatever password was typed.
+    """
+    parts = urlsplit(redis_url)
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("username", "password")]
+    )
+    # spelled out rather than urlunsplit, which drops the "//" of unix:///path when the host is empty
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}" + (f"?{query}" if query else "")
+
+
 async def verify_password(redis_url: str, name: str, password: str) -> bool:
     """True when Redis accepts `name`/`password` (the officer's ACL user is the credential)."""
     if not NAME_RE.match(name):
         return False
-    client = aioredis.Redis.from_url(redis_url, username=name, password=password, socket_connect_timeout=2.0)
+    client = aioredis.Redis.from_url(
+        anonymous_url(redis_url), username=name, password=password, socket_connect_timeout=2.0
+    )
     try:
         return bool(await client.ping())
     except (rexc.AuthenticationError, rexc.AuthenticationWrongNumberOfArgsError, rexc.ResponseError):
@@ -136,7 +161,7 @@ async def verify_password(redis_url: str, name: str, password: str) -> bool:
 def officer_client(redis_url: str, name: str, password: str) -> aioredis.Redis:
     """A client that speaks as the officer (for `warning feed`)."""
     return aioredis.Redis.from_url(
-        redis_url, username=name, password=password, decode_responses=True, socket_timeout=None
+        anonymous_url(redis_url), username=name, password=password, decode_responses=True, socket_timeout=None
     )
 
 
@@ -153,7 +178,10 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="login (a-z 0-9 _ . -)")],
         password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="at least 8 characters")],
     ) -> None:
-        """Create or replace an officer's Redis user reading only its unit's feeds and below."""
+        """Create or replace an officer's Redis user reading only its unit's feeds and below.
+
+        Keys (the feed patterns and the officers table) are under ``WARNING_REDIS_PREFIX``.
+        """
         from warning import settings as settings_mod
 
         cfg = settings_mod.load()
@@ -161,12 +189,12 @@ def register(app: typer.Typer) -> None:
         async def run() -> bool:
             client = aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
             try:
-                return await add_user(client, check_scope(unit), name, password)
+                return await add_user(client, check_scope(unit), name, password, prefix=cfg.redis_prefix)
             finally:
                 await client.aclose()
 
         saved = asyncio.run(run())
         typer.echo(
-            f"user {name}: feeds {' '.join(key_patterns(unit))}"
+            f"user {name}: feeds {' '.join(key_patterns(unit, cfg.redis_prefix))}"
             + ("; ACL SAVE done" if saved else "; no aclfile configured (not persisted)")
         )

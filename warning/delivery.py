@@ -6,8 +6,10 @@ while Redis is down), so Kafka commits the message's offset only after Redis has
 at-least-once end to end. Redeliveries are no-ops thanks to the occurrence mark the sink
 checks and sets in the same script (`warning.core.routing.occurrence_id`).
 
-A Faust timer calls `escalate_due`; the CLI and the web console call `transition` (officers'
-acknowledge/resolve/...) and `read_details` (person-level details, audited on read).
+Faust timers call `escalate_due` and `measure_pending` (the feed-pending gauges); the CLI and
+the web console call `transition` (officers' acknowledge/resolve/...) and `read_details`
+(person-level details, audited on read). Both paths of an acknowledgement go through
+`transition`, so ``warning_ack_latency_seconds`` is observed in exactly one place.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from warning.core.errors import WarningError
 from warning.core.events import Alert
 from warning.core.lifecycle import (
     AlertRecord,
@@ -35,9 +38,10 @@ from warning.core.routing import (
     Write,
     decide,
     escalate,
+    in_scope,
     occurrence_id,
 )
-from warning.sinks.base import AlertStore, SinkUnavailableError
+from warning.sinks.base import AlertStore, Pending, SinkUnavailableError
 
 if TYPE_CHECKING:
     from warning.metrics import Metrics
@@ -46,6 +50,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warning.delivery")
 T = TypeVar("T")
+
+
+class OutOfScopeError(WarningError):
+    """An authenticated officer asked to change an alert outside the officer's unit scope."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +195,36 @@ class Deliverer:
         return out
 
     async def transition(
-        self, alert_id: str, action: str, *, by: str, note: str = "", outcome: str = ""
+        self,
+        alert_id: str,
+        action: str,
+        *,
+        by: str,
+        note: str = "",
+        outcome: str = "",
+        scope: str | None = None,
     ) -> AlertRecord:
-        """Apply an officer's lifecycle action and its audit line (or `InvalidTransitionError`)."""
+        """Apply an officer's lifecycle action and its audit line (or `InvalidTransitionError`).
+
+        With `scope` (an authenticated officer's unit), an alert outside it is refused with
+        `OutOfScopeError`; the check runs on the very record the check-and-set writes, so an
+        escalation racing with it cannot slip an alert past it. An acknowledgement observes
+        ``warning_ack_latency_seconds{level}``: from the record's `delivered_at` (wall clock of
+        the delivery at its current level: the first delivery, an upgrade or an escalation) to
+        now on the injected clock, labelled with that level. `notified_at` is event time and
+        would mix clocks (a replayed backlog would show months of "latency").
+        """
         now = self.clock.now()
         outcome_rec: list[AlertRecord] = []
 
         def plan(prev: AlertRecord | None) -> Write:
             if prev is None:
                 raise UnknownAlertError(f"no alert {alert_id}")
+            if scope is not None and not in_scope(prev, scope):
+                raise OutOfScopeError(
+                    f"无权操作: 预警 {alert_id} 不在 {by} 的辖区 {scope} 内 / "
+                    f"refused: alert {alert_id} is outside the scope {scope} of officer {by}"
+                )
             t = apply_action(
                 prev,
                 action,
@@ -214,6 +243,25 @@ class Deliverer:
             waited = max(0.0, (now - record.delivered_at).total_seconds())
             self.metrics.ack_latency.labels(level=record.level).observe(waited)
         return record
+
+    async def measure_pending(self, metrics: Metrics | None = None) -> Pending:
+        """Set the feed-pending gauges from the sink's indexes (a Faust timer calls this).
+
+        ``warning_feed_pending_entries{level}``: alerts delivered but not acknowledged, by
+        current level; ``warning_feed_oldest_pending_age_seconds``: now (injected clock) minus
+        the oldest of their `delivered_at`, 0 when none is pending. One attempt, no retry: a
+        gauge read during an outage is skipped (the caller logs it), never queued. `metrics`
+        defaults to the deliverer's own.
+        """
+        pending = await self.sink.pending()
+        m = metrics or self.metrics
+        if m is not None:
+            for level, n in pending.counts.items():
+                m.feed_pending.labels(level=level).set(n)
+            oldest = pending.oldest_delivered_at
+            age = max(0.0, (self.clock.now() - oldest).total_seconds()) if oldest else 0.0
+            m.feed_oldest_pending_age.set(age)
+        return pending
 
     async def read_details(self, alert_id: str, *, by: str, scope: str = "") -> Mapping[str, Any]:
         """Person-level details of an alert; the read itself is written to the audit stream."""
@@ -260,16 +308,24 @@ def build_deliverer(
     clock: Clock | None = None,
     sink: AlertStore | None = None,
 ) -> Deliverer:
-    """The production deliverer: sink from ``WARNING_REDIS_URL``, rules from the thresholds file."""
+    """The production deliverer: sink at ``WARNING_REDIS_URL``/``WARNING_REDIS_PREFIX``, rules from thresholds."""
     from warning.sinks import open_sink
 
     d = reloader.current.thresholds.delivery
-    store = sink or open_sink(settings.redis_url, occurrence_ttl=d.occurrence_ttl_seconds, feed_maxlen=d.feed_maxlen)
+    clock = clock or SystemClock()
+    store = sink or open_sink(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        occurrence_ttl=d.occurrence_ttl_seconds,
+        feed_maxlen=d.feed_maxlen,
+        audit_maxlen=d.audit_maxlen,
+        clock=clock,
+    )
     return Deliverer(
         store,
         RulesFromReloader(reloader),
         metrics,
-        clock or SystemClock(),
+        clock,
         backoff=Backoff(d.retry_base_seconds, d.retry_cap_seconds),
         conflict_retries=d.conflict_retries,
     )
@@ -279,5 +335,6 @@ __all__ = [
     "Backoff",
     "Deliverer",
     "DeliveryResult",
+    "OutOfScopeError",
     "build_deliverer",
 ]

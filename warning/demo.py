@@ -143,7 +143,7 @@ def _provision_officer(settings: Settings) -> None:
     async def go() -> None:
         client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
         try:
-            await acl.add_user(client, "district", DEMO_OFFICER, DEMO_PASSWORD)
+            await acl.add_user(client, "district", DEMO_OFFICER, DEMO_PASSWORD, prefix=settings.redis_prefix)
         finally:
             await client.aclose()
 

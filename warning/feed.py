@@ -17,6 +17,15 @@ a desk first subscribed are not missed. ``XACK`` acknowledges *receipt*; taking 
 With ``--user/--password`` the feed is read as the officer's Redis ACL user (`warning.acl`),
 which can read only its unit's feeds and those below; without them the engine's own
 connection (``WARNING_REDIS_URL``) is used, which suits the operator's terminal and tests.
+
+``warning ack`` / ``warning resolve`` change state through the engine's connection (officer
+users cannot write alert hashes, by design), so with ``--user`` the officer is authenticated
+here instead: the password is checked against the officer's Redis ACL user
+(`warning.acl.verify_password`), the unit scope is read from the officers table, an alert
+outside that scope is refused (exit 2), and the audit records the login. Without ``--user``
+(the operator's terminal) the audit records ``--by`` as given.
+
+Every key is under ``WARNING_REDIS_PREFIX`` (default ``warning:``).
 """
 
 from __future__ import annotations
@@ -39,7 +48,6 @@ from warning.core.errors import WarningError
 from warning.core.lifecycle import OUTCOME_LABELS, OUTCOMES, STATE_LABELS, AlertRecord
 from warning.core.routing import KIND_LABELS
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
-from warning.sinks.base import DEFAULT_PREFIX
 
 LEVEL_STYLES = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold red"}
 
@@ -137,12 +145,12 @@ async def follow(
 
 
 # --- commands ------------------------------------------------------------------------------
-def _deliverer() -> Any:
+def _deliverer(cfg: Any = None) -> Any:
     from warning import settings as settings_mod
     from warning.delivery import build_deliverer
     from warning.thresholds import Reloader
 
-    cfg = settings_mod.load()
+    cfg = cfg or settings_mod.load()
     return build_deliverer(cfg, Reloader(cfg.thresholds_file), None)
 
 
@@ -193,7 +201,7 @@ def register(app: typer.Typer) -> None:
             try:
                 return await follow(
                     client,
-                    f"{DEFAULT_PREFIX}feed:{unit}",
+                    f"{cfg.redis_prefix}feed:{unit}",
                     group,
                     consumer or user or "cli",
                     show,
@@ -216,11 +224,50 @@ def register(app: typer.Typer) -> None:
             return
         Console(stderr=True).print(f"[dim]已显示 {n} 条[/]")
 
-    def _transition(alert_id: str, action: str, by: str, note: str, outcome: str = "") -> None:
+    def _transition(
+        alert_id: str,
+        action: str,
+        by: str | None,
+        note: str,
+        outcome: str = "",
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        from warning import acl
+        from warning import settings as settings_mod
+
+        if user is None and not by:
+            _fail(ValueError("需要 --by 姓名 或 --user 登录名 / give --by NAME (operator) or --user LOGIN (officer)"))
+            return
+        if user is not None and by and by != user:
+            _fail(
+                ValueError(
+                    f"--by {by} 与 --user {user} 不一致: 审计记录登录的值班员 / "
+                    "--by differs from --user: the audit records the authenticated officer"
+                )
+            )
+            return
+        if user is not None and password is None:
+            password = typer.prompt("密码 (password)", hide_input=True)
+        actor = user or by or ""
+        cfg = settings_mod.load()
+
         async def run() -> AlertRecord:
-            d = _deliverer()
+            d = _deliverer(cfg)
             try:
-                rec: AlertRecord = await d.transition(alert_id, action, by=by, note=note, outcome=outcome)
+                scope: str | None = None
+                if user is not None:
+                    if not await acl.verify_password(cfg.redis_url, user, password or ""):
+                        raise acl.AuthenticationFailed("用户名或密码错误 / wrong user name or password")
+                    scope = await d.sink.officer_unit(user)
+                    if scope is None:
+                        raise acl.AuthenticationFailed(
+                            f"用户 {user} 未登记辖区 (warning acl add-user) / "
+                            f"officer {user} has no registered unit scope (warning acl add-user)"
+                        )
+                rec: AlertRecord = await d.transition(
+                    alert_id, action, by=actor, note=note, outcome=outcome, scope=scope
+                )
                 return rec
             finally:
                 await d.sink.close()
@@ -230,26 +277,30 @@ def register(app: typer.Typer) -> None:
         except WarningError as exc:
             _fail(exc)
             return
-        Console().print(f"{alert_id}: {STATE_LABELS[rec.state]} ({rec.state}) by {by}")
+        Console().print(f"{alert_id}: {STATE_LABELS[rec.state]} ({rec.state}) by {actor}")
 
     @app.command("ack")
     def ack_cmd(
         alert_id: str,
-        by: Annotated[str, typer.Option(help="officer's name (recorded in the audit stream)")],
+        by: Annotated[str | None, typer.Option(help="operator: name recorded in the audit (without --user)")] = None,
         note: Annotated[str, typer.Option(help="note")] = "",
+        user: Annotated[str | None, typer.Option(help="officer's login: authenticated, scope-checked, audited")] = None,
+        password: Annotated[str | None, typer.Option(help="password (prompted when --user is given)")] = None,
     ) -> None:
         """签收: acknowledge an alert (stops its escalation timer; audited)."""
-        _transition(alert_id, "acknowledge", by, note)
+        _transition(alert_id, "acknowledge", by, note, user=user, password=password)
 
     @app.command("resolve")
     def resolve_cmd(
         alert_id: str,
-        by: Annotated[str, typer.Option(help="officer's name")],
         note: Annotated[str, typer.Option(help="how it was resolved")],
+        by: Annotated[str | None, typer.Option(help="operator: name recorded in the audit (without --user)")] = None,
         outcome: Annotated[str, typer.Option(help=f"one of {', '.join(OUTCOMES)}")] = "resolved_by_mediation",
+        user: Annotated[str | None, typer.Option(help="officer's login: authenticated, scope-checked, audited")] = None,
+        password: Annotated[str | None, typer.Option(help="password (prompted when --user is given)")] = None,
     ) -> None:
         """化解: resolve an acknowledged alert with an outcome label (audited)."""
-        _transition(alert_id, "resolve", by, note, outcome)
+        _transition(alert_id, "resolve", by, note, outcome, user=user, password=password)
 
     @alerts_app.command("list")
     def list_cmd(

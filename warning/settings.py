@@ -24,6 +24,13 @@ class Settings(BaseSettings):
         default="127.0.0.1:9092", description="WARNING_KAFKA_BOOTSTRAP: Kafka bootstrap host:port"
     )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="WARNING_REDIS_URL: Redis for alert feeds")
+    # no glob characters or spaces: officers' Redis ACL key patterns are built from the prefix
+    redis_prefix: str = Field(
+        default="warning:",
+        pattern=r"^[^\s*?\[\]\\]+$",
+        description="WARNING_REDIS_PREFIX: prefix of every Redis key (one per district sharing a Redis; "
+        "a hash tag such as {warning}: for Redis Cluster)",
+    )
     app_id: str = Field(default="warning-engine", description="WARNING_APP_ID: Faust app id / consumer group")
     pseudonym_key: SecretStr = Field(
         default=SecretStr("dev-only-pseudonym-key-change-me"),

@@ -103,6 +103,8 @@ class DeliverySection(_Section):
     occurrence_ttl_seconds: int = Field(default=35 * 86400, ge=60)
     feed_maxlen: int = Field(default=100_000, ge=100)
     conflict_retries: int = Field(default=20, ge=1)
+    # 0 = never trim: the audit stream is the append-only record of who did what
+    audit_maxlen: int = Field(default=0, ge=0)
 
 
 class PeriodEntry(_Section):

@@ -7,8 +7,9 @@ server answers. Each test drives the real `Deliverer` with a `ManualClock`.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -17,10 +18,11 @@ from prometheus_client import CollectorRegistry
 
 from warning import settings as settings_mod
 from warning.console.testing import T0, make_alert
-from warning.core.lifecycle import AlertRecord, InvalidTransitionError, UnknownAlertError
+from warning.core.lifecycle import AlertRecord, AuditEntry, InvalidTransitionError, UnknownAlertError
 from warning.core.ports import ManualClock
 from warning.core.routing import ALL_FEED, Decision, RoutingRules, Write, decide
-from warning.delivery import Backoff, Deliverer
+from warning.core.taxonomy import LEVELS
+from warning.delivery import Backoff, Deliverer, OutOfScopeError
 from warning.metrics import Metrics
 from warning.sinks.base import AlertStore
 from warning.sinks.memory import MemoryAlertSink
@@ -43,12 +45,17 @@ async def _redis_sink() -> tuple[RedisAlertSink, str]:
     return RedisAlertSink(client, prefix=prefix, occurrence_ttl=600, feed_maxlen=1000), prefix
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0 + timedelta(seconds=1))
+
+
 @pytest.fixture(
     params=["memory", pytest.param("redis", marks=pytest.mark.integration)],
 )
-async def sink(request: pytest.FixtureRequest) -> AsyncIterator[AlertStore]:
+async def sink(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[AlertStore]:
     if request.param == "memory":
-        yield MemoryAlertSink()
+        yield MemoryAlertSink(occurrence_ttl=600, clock=clock)
         return
     store, prefix = await _redis_sink()
     try:
@@ -61,14 +68,29 @@ async def sink(request: pytest.FixtureRequest) -> AsyncIterator[AlertStore]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0 + timedelta(seconds=1))
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
 
 
 @pytest.fixture
-def deliverer(sink: AlertStore, clock: ManualClock) -> Deliverer:
-    metrics = Metrics.create(CollectorRegistry())
+def deliverer(sink: AlertStore, clock: ManualClock, registry: CollectorRegistry) -> Deliverer:
+    metrics = Metrics.create(registry)
     return Deliverer(sink, RoutingRules(), metrics, clock, backoff=Backoff(0.01, 0.02), sleep=_no_sleep)
+
+
+Elapse = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+def elapse(sink: AlertStore, clock: ManualClock) -> Elapse:
+    """Let `seconds` pass for the sink's expiries: the injected clock (memory) or real time (Redis)."""
+
+    async def wait(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+        if isinstance(sink, RedisAlertSink):  # Redis expires keys on the server's own clock
+            await asyncio.sleep(seconds)
+
+    return wait
 
 
 class TestAlertSinkContract:
@@ -177,6 +199,21 @@ class TestAlertSinkContract:
         assert (rec.state, rec.version) == ("new", 1)
         assert len(await sink.audit("a-0001")) == 1
 
+    async def test_scoped_transition_refuses_alerts_outside_the_officers_unit(
+        self, deliverer: Deliverer, sink: AlertStore
+    ) -> None:
+        await deliverer.handle(make_alert())  # S03-C02-G05
+        for scope in ["S04", "S03-C01", "dept:rsj"]:
+            with pytest.raises(OutOfScopeError, match="outside the scope"):
+                await deliverer.transition("a-0001", "acknowledge", by="zhao", scope=scope)
+        rec = await sink.load("a-0001")
+        assert rec is not None
+        assert (rec.state, len(await sink.audit("a-0001"))) == ("new", 1)
+        acked = await deliverer.transition("a-0001", "acknowledge", by="li", scope="S03")
+        assert acked.state == "acknowledged"
+        handled = await deliverer.transition("a-0001", "handle", by="qian", scope="district")
+        assert handled.state == "in_handling"
+
     async def test_escalation_on_timeout(self, deliverer: Deliverer, sink: AlertStore, clock: ManualClock) -> None:
         await deliverer.handle(make_alert("late"))
         await deliverer.handle(make_alert("taken", unit="S04-C01-G01"))
@@ -234,6 +271,98 @@ class TestAlertSinkContract:
         assert details == {"parties": [{"person_ref": "p-9"}]}
         last = (await sink.audit("a-0001"))[-1]
         assert (last.action, last.actor, last.note) == ("read_details", "li", "scope=S03")
+
+    async def test_pending_by_level_and_oldest_age_feed_the_gauges(
+        self, deliverer: Deliverer, sink: AlertStore, clock: ManualClock, registry: CollectorRegistry
+    ) -> None:
+        def gauges() -> tuple[dict[str, float | None], float | None]:
+            by_level: dict[str, float | None] = {
+                lv: registry.get_sample_value("warning_feed_pending_entries", {"level": lv}) for lv in LEVELS
+            }
+            return by_level, registry.get_sample_value("warning_feed_oldest_pending_age_seconds")
+
+        empty = await deliverer.measure_pending()
+        assert (dict(empty.counts), empty.oldest_delivered_at) == (dict.fromkeys(LEVELS, 0), None)
+        c0 = clock.now()
+        await deliverer.handle(make_alert("p-blue"))
+        clock.advance(timedelta(minutes=10))
+        await deliverer.handle(make_alert("p-red", level="red", unit="S04-C01-G01"))
+        clock.advance(timedelta(minutes=5))
+        await deliverer.handle(make_alert("p-yellow", level="yellow", unit="S05-C01-G01"))
+        clock.advance(timedelta(minutes=5))
+        await deliverer.transition("p-yellow", "acknowledge", by="li")
+        pending = await deliverer.measure_pending()
+        assert (pending.total, pending.oldest_delivered_at) == (2, c0)
+        assert gauges() == ({"blue": 1, "yellow": 0, "orange": 0, "red": 1}, 1200.0)
+
+        # a reopened alert waits for a desk again (state:reopened is a pending index)
+        await deliverer.transition("p-yellow", "resolve", by="li", outcome="false_alarm")
+        await deliverer.transition("p-yellow", "reopen", by="li")
+        await deliverer.measure_pending()
+        assert gauges()[0] == {"blue": 1, "yellow": 1, "orange": 0, "red": 1}
+
+        # escalation moves the overdue ones up a level and restarts their delivery time
+        clock.advance(timedelta(hours=24))
+        assert sorted(r.alert_id for r in await deliverer.escalate_due()) == ["p-blue", "p-yellow"]
+        pending = await deliverer.measure_pending()
+        assert pending.oldest_delivered_at == c0 + timedelta(minutes=10)  # the red one: no deadline
+        assert gauges() == ({"blue": 0, "yellow": 1, "orange": 1, "red": 1}, 24 * 3600.0 + 600)
+
+        for alert_id in ("p-red", "p-blue", "p-yellow"):
+            await deliverer.transition(alert_id, "acknowledge", by="wang")
+        pending = await deliverer.measure_pending()
+        assert (pending.total, pending.oldest_delivered_at) == (0, None)
+        assert gauges() == (dict.fromkeys(LEVELS, 0), 0.0)
+
+    async def test_acknowledgement_observes_ack_latency_by_level(
+        self, deliverer: Deliverer, clock: ManualClock, registry: CollectorRegistry
+    ) -> None:
+        await deliverer.handle(make_alert("l-blue"))
+        await deliverer.handle(make_alert("l-orange", level="orange", unit="S04-C01-G01"))
+        clock.advance(timedelta(minutes=7))
+        await deliverer.transition("l-blue", "acknowledge", by="li")
+        clock.advance(timedelta(minutes=3))
+        await deliverer.transition("l-orange", "acknowledge", by="li")
+        await deliverer.transition("l-orange", "handle", by="li")  # not an acknowledgement: no sample
+
+        def sample(suffix: str, level: str) -> float | None:
+            return registry.get_sample_value(f"warning_ack_latency_seconds_{suffix}", {"level": level})
+
+        assert (sample("count", "blue"), sample("sum", "blue")) == (1, 420)
+        assert (sample("count", "orange"), sample("sum", "orange")) == (1, 600)
+        assert (sample("count", "yellow"), sample("count", "red")) == (0, 0)
+
+    async def test_occurrence_marks_expire_after_their_ttl(
+        self, deliverer: Deliverer, sink: AlertStore, elapse: Elapse
+    ) -> None:
+        sink.occurrence_ttl = 1
+        assert (await deliverer.handle(make_alert())).kind == "new"
+        assert (await deliverer.handle(make_alert())).kind == "duplicate"
+        await elapse(1.2)
+        # the mark is gone: the same message is applied again, as a repeat inside the window
+        assert (await deliverer.handle(make_alert())).kind == "suppressed"
+        rec = await sink.load("a-0001")
+        assert rec is not None
+        assert rec.count == 2
+        assert len(await sink.feed(ALL_FEED)) == 1
+
+    async def test_audit_is_never_trimmed_by_default(self, sink: AlertStore) -> None:
+        assert sink.audit_maxlen == 0
+        for i in range(250):
+            await sink.append_audit(AuditEntry("x", "read_details", "li", T0, note=str(i)))
+        lines = await sink.audit(count=10_000)
+        assert [e.note for e in lines] == [str(i) for i in range(250)]
+
+    async def test_audit_maxlen_caps_the_stream_approximately(self, deliverer: Deliverer, sink: AlertStore) -> None:
+        sink.audit_maxlen = 100
+        for i in range(300):
+            await sink.append_audit(AuditEntry("x", "read_details", "li", T0, note=str(i)))
+        for i in range(50):  # these audit lines are written inside the apply script
+            await deliverer.handle(make_alert(f"m{i}", unit=f"S0{i % 9 + 1}-C01-G01"))
+        lines = await sink.audit(count=10_000)
+        assert 100 <= len(lines) < 350  # approximate: Redis trims whole stream nodes
+        assert lines[0].note != "0"
+        assert (lines[-1].alert_id, lines[-1].action) == ("m49", "create")
 
 
 async def test_delivery_waits_through_an_outage_and_counts_retries() -> None:

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -142,6 +143,14 @@ async def test_officer_reads_own_feeds_and_is_refused_other_units(
     assert not await acl.verify_password(stack.redis_url, name, "wrong-password")
 
 
+async def test_password_check_ignores_credentials_in_the_engine_url(stack: Settings, officer: tuple[str, str]) -> None:
+    """With credentials in WARNING_REDIS_URL, a wrong officer password must still fail."""
+    name, password = officer
+    url = f"redis://{name}:{password}@{stack.redis_url.split('://', 1)[1].rpartition('@')[2]}"
+    assert not await acl.verify_password(url, name, "wrong-password")
+    assert await acl.verify_password(url, name, password)
+
+
 async def test_desk_replays_pending_entries_after_a_crash(rsink: RedisAlertSink) -> None:
     deliverer = _deliverer(rsink)
     for i in range(3):
@@ -218,3 +227,114 @@ def test_cli_feed_list_show_ack_resolve(cli_db: str) -> None:
     assert out.exit_code == 0, out.output
     for text in ["acknowledge", "resolve", "read_details", "p-1", "调解化解"]:
         assert text in out.output
+
+
+async def test_pending_beyond_the_scan_bound_still_counts_exactly(rsink: RedisAlertSink) -> None:
+    """More pending alerts than `pending_scan`: counts from ZINTERCARD, the same as a full read."""
+    deliverer = _deliverer(rsink)
+    levels = ["blue", "blue", "yellow", "red", "red", "red", "orange"]
+    for i, level in enumerate(levels):
+        await deliverer.handle(make_alert(f"b{i}", level=level, unit=f"S0{i + 1}-C01-G01"))  # type: ignore[arg-type]  # Level literals
+    await deliverer.transition("b0", "acknowledge", by="li")
+    full = await rsink.pending()
+    rsink.pending_scan = 2
+    bounded = await rsink.pending()
+    assert dict(full.counts) == {"blue": 1, "yellow": 1, "orange": 1, "red": 3}
+    assert dict(bounded.counts) == dict(full.counts)
+    assert bounded.oldest_delivered_at == full.oldest_delivered_at == T0
+
+
+@pytest.fixture
+def cli_prefix(stack: Settings, unique: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """WARNING_REDIS_PREFIX set to a test prefix on the stack's Redis; yields (prefix, officer login)."""
+    prefix = f"test:{unique}:warning:"
+    name = f"t{unique}"
+    monkeypatch.setenv("WARNING_REDIS_PREFIX", prefix)
+    yield prefix, name
+
+    async def clean() -> None:
+        client = aioredis.Redis.from_url(stack.redis_url)
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await client.acl_deluser(name)
+        aclfile = await client.config_get("aclfile")
+        if aclfile.get("aclfile"):
+            await client.acl_save()
+        await client.aclose()
+
+    asyncio.run(clean())
+
+
+def test_cli_officer_login_scope_and_prefix(stack: Settings, cli_prefix: tuple[str, str]) -> None:
+    """`ack/resolve --user`: password checked, scope enforced, login audited; every key under the prefix."""
+    from warning.cli import app
+
+    prefix, name = cli_prefix
+    password = "s3cret-pass"
+
+    async def seed() -> None:
+        sink = RedisAlertSink.from_url(stack.redis_url, prefix=prefix)
+        d = _deliverer(sink)
+        await d.handle(make_alert("mine", unit="S03-C02-G05"))
+        await d.handle(make_alert("theirs", unit="S05-C01-G01"))
+        await sink.close()
+
+    async def stored() -> tuple[dict[str, str], dict[str, str], list[tuple[str, str]], int]:
+        sink = RedisAlertSink.from_url(stack.redis_url, prefix=prefix)
+        try:
+            states: dict[str, str] = {}
+            for alert_id in ("mine", "theirs"):
+                rec = await sink.load(alert_id)
+                assert rec is not None
+                states[alert_id] = rec.state
+            officers = cast(dict[str, str], await sink.client.hgetall(sink.officers_key))  # decoded responses
+            trail = [(e.action, e.actor) for e in await sink.audit() if e.action != "create"]
+            default_keys = len([k async for k in sink.client.scan_iter(match="warning:alert:mine", count=1000)])
+            return states, officers, trail, default_keys
+        finally:
+            await sink.close()
+
+    def flat(text: str) -> str:  # rich wraps long lines at the runner's 80 columns
+        return " ".join(text.split())
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    out = runner.invoke(app, ["acl", "add-user", "--unit", "S03", "--name", name, "--password", password])
+    assert out.exit_code == 0, out.output
+    assert f"~{prefix}feed:S03" in out.output
+    out = runner.invoke(app, ["feed", "--unit", "S03-C02", "--user", name, "--password", password, "--max", "1"])
+    assert out.exit_code == 0, out.output
+    assert "mine" in out.output
+    out = runner.invoke(app, ["alerts", "list"])
+    assert out.exit_code == 0, out.output
+    assert ("mine" in out.output, "theirs" in out.output) == (True, True)
+
+    refusals = [
+        (["ack", "mine", "--user", name, "--password", "wrong-password"], "wrong user name or password"),
+        (["ack", "theirs", "--user", name, "--password", password], f"outside the scope S03 of officer {name}"),
+        (["ack", "mine", "--user", name, "--password", password, "--by", "someone"], "--by differs from --user"),
+        (["ack", "mine"], "give --by NAME (operator) or --user LOGIN (officer)"),
+        (["ack", "mine", "--user", "nobody-here", "--password", password], "wrong user name or password"),
+    ]
+    for args, message in refusals:
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2, (args, out.output)
+        assert message in flat(out.output), (args, out.output)
+    assert "无权操作" in flat(runner.invoke(app, refusals[1][0]).output)
+    states, _, trail, _ = asyncio.run(stored())
+    assert (states, trail) == ({"mine": "new", "theirs": "new"}, [])  # nothing changed, nothing audited
+
+    out = runner.invoke(app, ["ack", "mine", "--user", name, "--note", "收到"], input=f"{password}\n")  # prompted
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(
+        app, ["resolve", "mine", "--user", name, "--password", password, "--note", "已调解", "--outcome", "referred"]
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["ack", "theirs", "--by", "operator-zhao"])  # operator path: as before
+    assert out.exit_code == 0, out.output
+    states, officers, trail, default_keys = asyncio.run(stored())
+    assert states == {"mine": "resolved", "theirs": "acknowledged"}
+    assert officers == {name: "S03"}
+    assert trail == [("acknowledge", name), ("resolve", name), ("acknowledge", "operator-zhao")]
+    assert default_keys == 0  # nothing leaked to the default prefix

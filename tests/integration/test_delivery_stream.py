@@ -114,3 +114,40 @@ def test_redelivery_and_a_crash_never_duplicate_feed_entries(
     assert len(entries) == len(set(entries)) == n, f"{len(entries)} entries for {n} distinct alerts"
     counts = {int(redis_client.hget(f"warning:alert:{i}", "count") or 0) for i in list(ids)[:50]}
     assert counts == {1}, f"a redelivered message was counted as a repeat: {counts}"
+
+
+def test_worker_uses_the_key_prefix_and_reports_pending_alerts(
+    stack: Settings, tmp_path: Path, unique: str, redis_client: redis.Redis
+) -> None:
+    """WARNING_REDIS_PREFIX reaches the worker's sink; the leader's timer fills the pending gauges."""
+    prefix = f"test:{unique}:warning:"
+    alerts = [
+        make_alert(f"{unique}-b", unit="S03-C02-G05"),
+        make_alert(f"{unique}-r1", level="red", unit="S04-C01-G01"),
+        make_alert(f"{unique}-r2", level="red", unit="S05-C01-G01"),
+    ]
+    wanted = {
+        'warning_feed_pending_entries{level="blue"} 1.0',
+        'warning_feed_pending_entries{level="red"} 2.0',
+        'warning_feed_pending_entries{level="yellow"} 0.0',
+    }
+    try:
+        with running_engine(stack, tmp_path, unique, extra_env={"WARNING_REDIS_PREFIX": prefix}) as engine:
+            _publish(stack.kafka_bootstrap, engine.catalog.alerts.name, alerts)
+            deadline = time.monotonic() + 45  # the timer runs every 15 s, first after 15 s
+            text = ""
+            while time.monotonic() < deadline:
+                text = engine.metrics()
+                if wanted <= set(text.splitlines()):
+                    break
+                time.sleep(1)
+        lines = set(text.splitlines())
+        assert wanted <= lines, [x for x in text.splitlines() if "pending" in x]
+        age = next(x for x in lines if x.startswith("warning_feed_oldest_pending_age_seconds "))
+        assert float(age.split()[1]) > 0
+        assert all(redis_client.exists(f"{prefix}alert:{a.alert_id}") for a in alerts)
+        assert not any(redis_client.exists(f"warning:alert:{a.alert_id}") for a in alerts)
+    finally:
+        keys = list(redis_client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            redis_client.delete(*keys)

@@ -18,6 +18,7 @@ from warning.topics import ROLES, load_catalog
 SETTINGS_ENV = {
     "kafka_bootstrap": "WARNING_KAFKA_BOOTSTRAP",
     "redis_url": "WARNING_REDIS_URL",
+    "redis_prefix": "WARNING_REDIS_PREFIX",
     "app_id": "WARNING_APP_ID",
     "pseudonym_key": "WARNING_PSEUDONYM_KEY",
     "thresholds_file": "WARNING_THRESHOLDS_FILE",

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         secret = secret_file.read_bytes().strip() if secret_file else os.urandom(32)
         from prometheus_client import CollectorRegistry
 
+        # keys under WARNING_REDIS_PREFIX, like the worker's: the console reads what the worker wrote
         deliverer = build_deliverer(cfg, Reloader(cfg.thresholds_file), Metrics.create(CollectorRegistry()))
 
         async def authenticate(name: str, password: str) -> bool:

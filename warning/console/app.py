@@ -42,7 +42,7 @@ from warning.core.lifecycle import (
 )
 from warning.core.routing import ALL_FEED, KIND_LABELS, feed_in_scope, in_scope, redacted
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
-from warning.delivery import Deliverer
+from warning.delivery import Deliverer, OutOfScopeError
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "warning_session"
@@ -251,7 +251,10 @@ def create_app(
                     by=s.name,
                     note=str(body.get("note", ""))[:500],
                     outcome=str(body.get("outcome", "")),
+                    scope=s.unit,  # checked again on the record actually written (check-and-set)
                 )
+            except OutOfScopeError:
+                raise web.HTTPNotFound(text="无此预警或无权查看") from None
             except (InvalidTransitionError, UnknownAlertError) as exc:
                 return web.json_response({"error": str(exc)}, status=409)
             except WarningError as exc:

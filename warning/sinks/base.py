@@ -13,25 +13,71 @@ Key scheme (prefix ``warning:`` by default; tests use their own prefix):
                                    ``type:<t>``, ``level:<l>``, ``state:<s>``
 ``warning:idx:due``                sorted set of unacknowledged alerts scored by ack deadline
 ``warning:occ:<occurrence>``       marker of an applied alert message (expires)
-``warning:audit``                  append-only audit stream (never trimmed)
+``warning:audit``                  append-only audit stream (never trimmed by default)
 ``warning:officers``               hash officer login -> unit scope (`warning.acl`)
 =================================  ========================================================
+
+The prefix is ``WARNING_REDIS_PREFIX`` (`warning.settings.Settings.redis_prefix`), so two
+districts can share one Redis and tests can isolate their keys.
+
+The audit stream is deliberately never trimmed: it is the append-only record of who did what
+to which alert (reference/domain.md §4 "可查询、可追溯"), and dropping its head would erase
+exactly the evidence an inquiry asks for. Only when ``[delivery] audit_maxlen`` is set above
+0 (the default, "never") is it capped, approximately, like the feeds; archive it first.
+
+"Pending" (`AlertStore.pending`) means delivered to a desk but not acknowledged yet: the
+alerts in the ``state:new``, ``state:escalated`` and ``state:reopened`` indexes
+(`warning.core.lifecycle.UNACKNOWLEDGED`).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from warning.core import units
 from warning.core.errors import Backpressure
-from warning.core.lifecycle import AlertRecord, AuditEntry
+from warning.core.lifecycle import UNACKNOWLEDGED, AlertRecord, AuditEntry
 from warning.core.routing import DEPT_PREFIX, ApplyResult, Write
+from warning.core.taxonomy import LEVELS
 
 DEFAULT_PREFIX = "warning:"
 QUERY_SCAN_LIMIT = 5000
 """History queries filter at most this many newest candidates from one index (bounded work)."""
+
+
+PENDING_STATE_INDEXES = tuple(sorted(f"state:{s}" for s in UNACKNOWLEDGED))
+"""The indexes whose union is the set of delivered-but-unacknowledged alerts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Delivered but unacknowledged alerts: how many per current level, and since when.
+
+    `oldest_delivered_at` is the earliest `AlertRecord.delivered_at` (wall clock of the
+    delivery at the current level) among them, None when nothing is pending.
+    """
+
+    counts: Mapping[str, int]
+    oldest_delivered_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        """Pending alerts of every level."""
+        return sum(self.counts.values())
+
+    @classmethod
+    def of(cls, records: Iterable[tuple[str, datetime]]) -> Pending:
+        """Summary of (level, delivered_at) pairs; every level is present, zeros included."""
+        counts: dict[str, int] = dict.fromkeys(LEVELS, 0)
+        oldest: datetime | None = None
+        for level, delivered_at in records:
+            counts[level] = counts.get(level, 0) + 1
+            if oldest is None or delivered_at < oldest:
+                oldest = delivered_at
+        return cls(counts, oldest)
 
 
 class SinkUnavailableError(Backpressure):
@@ -62,7 +108,14 @@ def epoch(t: datetime) -> float:
 
 
 class AlertStore(abc.ABC):
-    """Async store of routed alerts: records, feeds, indexes, audit (see the module key scheme)."""
+    """Async store of routed alerts: records, feeds, indexes, audit (see the module key scheme).
+
+    Every backend has `occurrence_ttl` (seconds an occurrence mark lives) and `audit_maxlen`
+    (approximate cap of the audit stream; 0 = never trim), settable after construction.
+    """
+
+    occurrence_ttl: int
+    audit_maxlen: int
 
     @abc.abstractmethod
     async def load(self, alert_id: str) -> AlertRecord | None:
@@ -96,6 +149,14 @@ class AlertStore(abc.ABC):
     @abc.abstractmethod
     async def feed_tail(self, name: str, count: int) -> list[tuple[str, dict[str, str]]]:
         """The newest `count` entries of a feed, oldest first."""
+
+    @abc.abstractmethod
+    async def pending(self) -> Pending:
+        """Delivered but unacknowledged alerts by current level, and the oldest delivery time.
+
+        Answered from the ``state:<s>`` indexes (no full scan of alerts), so it is cheap enough
+        for a timer every few seconds.
+        """
 
     @abc.abstractmethod
     async def officer_unit(self, name: str) -> str | None:

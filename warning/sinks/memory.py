@@ -4,27 +4,53 @@ It keeps the same data model (records with versions, streams with ``<ms>-<seq>``
 score-ordered indexes, occurrence marks, audit) and passes the same contract suite, so a test
 against it says something about production. `fail_next` injects outages, the way a Redis
 restart would look to the deliverer.
+
+Occurrence marks expire after `occurrence_ttl` seconds of the injected clock, as Redis's
+``SET ... EX`` marks do on the server's clock: a test that moves a `ManualClock` past the TTL
+sees a replayed message applied again, exactly what production would do.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from warning.core.lifecycle import AlertRecord, AuditEntry
+from warning.core.ports import Clock, SystemClock
 from warning.core.routing import ApplyResult, Write
-from warning.sinks.base import AlertStore, SinkUnavailableError, epoch, index_names
+from warning.sinks.base import (
+    PENDING_STATE_INDEXES,
+    AlertStore,
+    Pending,
+    SinkUnavailableError,
+    epoch,
+    index_names,
+)
 
 
 class MemoryAlertSink(AlertStore):
-    """`AlertStore` in dictionaries; one process, no persistence, occurrence marks never expire."""
+    """`AlertStore` in dictionaries; one process, no persistence.
 
-    def __init__(self) -> None:
+    `occurrence_ttl` (seconds) and `audit_maxlen` (0 = never trim) mean what they mean for
+    `RedisAlertSink`; `clock` is what the marks expire against (inject the deliverer's).
+    """
+
+    def __init__(
+        self,
+        *,
+        occurrence_ttl: int = 35 * 86400,
+        audit_maxlen: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.occurrence_ttl = occurrence_ttl
+        self.audit_maxlen = audit_maxlen
+        self.clock: Clock = clock or SystemClock()
         self.records: dict[str, AlertRecord] = {}
         self.feeds: defaultdict[str, list[tuple[str, dict[str, str]]]] = defaultdict(list)
         self.indexes: defaultdict[str, dict[str, float]] = defaultdict(dict)
-        self.occurrences: set[str] = set()
+        # occurrence -> expiry; insertion order is (nearly) expiry order, so pruning pops the front
+        self.occurrences: dict[str, datetime] = {}
         self.audit_log: list[tuple[str, AuditEntry]] = []
         self.officers: dict[str, str] = {}
         self._seq = itertools.count(1)
@@ -39,6 +65,24 @@ class MemoryAlertSink(AlertStore):
             self._failures -= 1
             raise SinkUnavailableError("memory sink: injected outage", retry_after=0.0)
 
+    def _seen(self, occurrence: str) -> bool:
+        """True while the occurrence's mark lives (expired marks are dropped on the way)."""
+        now = self.clock.now()
+        while self.occurrences:  # prune from the oldest so the dict does not grow forever
+            first, expiry = next(iter(self.occurrences.items()))
+            if expiry > now:
+                break
+            del self.occurrences[first]
+        mark = self.occurrences.get(occurrence)
+        return mark is not None and mark > now
+
+    def _append_audit(self, entry: AuditEntry) -> str:
+        entry_id = self._next_id()
+        self.audit_log.append((entry_id, entry))
+        if self.audit_maxlen > 0 and len(self.audit_log) > self.audit_maxlen:
+            del self.audit_log[: len(self.audit_log) - self.audit_maxlen]
+        return entry_id
+
     def _next_id(self) -> str:
         # Redis-like ids: increasing, comparable as (ms, seq); the counter keeps them unique.
         return f"0-{next(self._seq)}"
@@ -51,7 +95,7 @@ class MemoryAlertSink(AlertStore):
     async def apply(self, write: Write) -> ApplyResult:
         """Check-and-set, all or nothing (single-threaded, so trivially atomic)."""
         self._check()
-        if write.occurrence is not None and write.occurrence in self.occurrences:
+        if write.occurrence is not None and self._seen(write.occurrence):
             return ApplyResult("duplicate")
         current = self.records.get(write.decision.record.alert_id)
         if (current.version if current else 0) != write.expected_version:
@@ -73,10 +117,11 @@ class MemoryAlertSink(AlertStore):
         else:
             self.indexes["due"].pop(record.alert_id, None)
         for line in write.decision.audit:
-            self.audit_log.append((self._next_id(), line))
+            self._append_audit(line)
         self.records[record.alert_id] = record
         if write.occurrence is not None:
-            self.occurrences.add(write.occurrence)
+            self.occurrences.pop(write.occurrence, None)  # re-inserted last: keeps expiry order
+            self.occurrences[write.occurrence] = self.clock.now() + timedelta(seconds=self.occurrence_ttl)
         return ApplyResult("applied", tuple(ids))
 
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
@@ -96,9 +141,7 @@ class MemoryAlertSink(AlertStore):
     async def append_audit(self, entry: AuditEntry) -> str:
         """Append one audit line."""
         self._check()
-        entry_id = self._next_id()
-        self.audit_log.append((entry_id, entry))
-        return entry_id
+        return self._append_audit(entry)
 
     async def audit(self, alert_id: str | None = None, count: int = 1000) -> list[AuditEntry]:
         """Newest `count` lines, oldest first."""
@@ -119,6 +162,12 @@ class MemoryAlertSink(AlertStore):
         """Newest `count` entries, oldest first."""
         self._check()
         return self.feeds.get(name, [])[-count:]
+
+    async def pending(self) -> Pending:
+        """From the unacknowledged states' indexes, like Redis (every record, no scan bound)."""
+        self._check()
+        ids = {i for name in PENDING_STATE_INDEXES for i in self.indexes[name]}
+        return Pending.of((self.records[i].level, self.records[i].delivered_at) for i in ids if i in self.records)
 
     async def officer_unit(self, name: str) -> str | None:
         """Registered unit of an officer."""

@@ -7,10 +7,30 @@ re-reads and decides again), and otherwise applies the ops the pure core planned
 holds no business rule: routing, suppression, upgrades and escalation are decided in Python
 (`warning.core.routing`), so there is exactly one authority.
 
+Key prefix and Redis Cluster. Every key starts with `prefix` (``WARNING_REDIS_PREFIX``,
+default ``warning:``, so the default keys are ``warning:feed:...``, ``warning:alert:...``);
+two districts can share one Redis with ``district-a:`` and ``district-b:``. One write's
+keys (the alert hash, its occurrence mark, feeds, indexes, the audit stream) are all declared
+in KEYS, but without a hash tag they hash to different slots, and Redis Cluster refuses a
+script over keys of several slots (CROSSSLOT). A prefix holding a hash tag, e.g.
+``{warning}:`` or per district ``{district-a}:``, makes Cluster hash only the tag, so every
+key of one prefix lands in one slot: the script, the `pending` counts (ZINTERCARD) and the
+officers' ACL key patterns all keep working. The price is that one prefix lives on one shard
+(Cluster then buys failover, and spreads districts, not one district's keys); one district's
+load (DESIGN.md §8) fits a shard with room to spare. Sentinel works with any prefix. This
+module connects with a plain ``redis.asyncio.Redis``; a Cluster deployment must hand
+`RedisAlertSink` a cluster-aware client (not wired into `warning.sinks.open_sink` yet).
+
+Audit retention. The audit stream is append-only and by default never trimmed: it is the
+record of who acknowledged, resolved or read what, and an inquiry needs its oldest lines as
+much as its newest. ``[delivery] audit_maxlen`` > 0 caps it approximately (``XADD MAXLEN ~``,
+whole radix-tree nodes, so a little more than the cap stays); export the stream before
+turning that on. Feeds are capped by ``[delivery] feed_maxlen`` as before.
+
 Caveats: a Lua script is atomic but does not roll back when a command inside fails (e.g. a
-key of the wrong type put there by hand); every key the script touches is declared in KEYS,
-but the keys span hash slots, so Redis Cluster would need a ``{warning}`` hash tag in the
-prefix (Sentinel works as is).
+key of the wrong type put there by hand). `pending` needs Redis >= 7.0 (ZINTERCARD) only when
+more than `pending_scan` alerts of one state are pending; below that it reads two fields per
+pending alert in pipelined HMGETs.
 """
 
 from __future__ import annotations
@@ -26,9 +46,12 @@ from redis import exceptions as rexc
 
 from warning.core.lifecycle import AlertRecord, AuditEntry
 from warning.core.routing import ApplyResult, Write
+from warning.core.taxonomy import LEVELS
 from warning.sinks.base import (
     DEFAULT_PREFIX,
+    PENDING_STATE_INDEXES,
     AlertStore,
+    Pending,
     SinkUnavailableError,
     epoch,
     index_names,
@@ -82,6 +105,8 @@ _UNAVAILABLE = (
 )
 AUDIT_SCAN = 10_000
 """Per-alert audit reads scan at most this many newest audit lines."""
+PENDING_SCAN = 10_000
+"""`pending` reads delivery times of at most this many alerts per unacknowledged state."""
 
 
 def _flat(fields: dict[str, str]) -> list[str]:
@@ -98,11 +123,15 @@ class RedisAlertSink(AlertStore):
         prefix: str = DEFAULT_PREFIX,
         occurrence_ttl: int = 35 * 86400,
         feed_maxlen: int = 100_000,
+        audit_maxlen: int = 0,
+        pending_scan: int = PENDING_SCAN,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.occurrence_ttl = occurrence_ttl
         self.feed_maxlen = feed_maxlen
+        self.audit_maxlen = audit_maxlen  # 0: never trim (see the module docstring)
+        self.pending_scan = pending_scan
         self._apply = client.register_script(APPLY_LUA)
 
     @classmethod
@@ -186,7 +215,7 @@ class RedisAlertSink(AlertStore):
         else:
             ops.append(["zrem", k(self.index_key("due")), record.alert_id])
         for line in write.decision.audit:
-            ops.append(["xadd", k(self.audit_key), 0, _flat(line.to_fields()), False])
+            ops.append(["xadd", k(self.audit_key), self.audit_maxlen, _flat(line.to_fields()), False])
         args = [
             str(write.expected_version),
             "1" if write.occurrence is not None else "0",
@@ -222,7 +251,15 @@ class RedisAlertSink(AlertStore):
     async def append_audit(self, entry: AuditEntry) -> str:
         """XADD to the audit stream."""
         async with self._guard():
-            entry_id = cast(str, await self.client.xadd(self.audit_key, dict(entry.to_fields())))  # type: ignore[arg-type]  # stubs want dict[bytes|str|...]
+            entry_id = cast(
+                str,
+                await self.client.xadd(
+                    self.audit_key,
+                    dict(entry.to_fields()),  # type: ignore[arg-type]  # stubs want dict[bytes|str|...]
+                    maxlen=self.audit_maxlen or None,
+                    approximate=True,
+                ),
+            )
         return entry_id
 
     async def audit(self, alert_id: str | None = None, count: int = 1000) -> list[AuditEntry]:
@@ -252,6 +289,42 @@ class RedisAlertSink(AlertStore):
                 self.feed_key(name), count=count
             )
         return rows[::-1]
+
+    async def pending(self) -> Pending:
+        """Ids from the unacknowledged states' indexes, then level and delivered_at per alert.
+
+        Two pipelined round trips (plus one per 1000 pending alerts). Beyond `pending_scan`
+        alerts in one state the counts come from ZINTERCARD of the state and level indexes
+        (exact), and the oldest delivery time from the `pending_scan` alerts with the oldest
+        last_seen, which in live operation are the oldest delivered.
+        """
+        async with self._guard():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for name in PENDING_STATE_INDEXES:
+                    pipe.zrange(self.index_key(name), 0, self.pending_scan - 1)
+                for name in PENDING_STATE_INDEXES:
+                    pipe.zcard(self.index_key(name))
+                replies: list[Any] = await pipe.execute()
+            n = len(PENDING_STATE_INDEXES)
+            ids = list(dict.fromkeys(i for batch in replies[:n] for i in batch))
+            truncated = any(int(c) > self.pending_scan for c in replies[n:])
+            rows: list[tuple[str, datetime]] = []
+            for start in range(0, len(ids), 1000):
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for alert_id in ids[start : start + 1000]:
+                        pipe.hmget(self.alert_key(alert_id), ["level", "delivered_at"])
+                    fields: list[list[str | None]] = await pipe.execute()
+                rows.extend((lv, datetime.fromisoformat(at)) for lv, at in fields if lv and at)
+            summary = Pending.of(rows)
+            if not truncated:
+                return summary
+            async with self.client.pipeline(transaction=False) as pipe:
+                for level in LEVELS:
+                    for name in PENDING_STATE_INDEXES:
+                        pipe.zintercard(2, [self.index_key(name), self.index_key(f"level:{level}")])
+                cards: list[int] = await pipe.execute()
+        counts: dict[str, int] = {level: sum(cards[i * n : (i + 1) * n]) for i, level in enumerate(LEVELS)}
+        return Pending(counts, summary.oldest_delivered_at)
 
     async def officer_unit(self, name: str) -> str | None:
         """HGET of the officers hash."""

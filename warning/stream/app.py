@@ -285,6 +285,15 @@ def _register_router(app: faust.App, runtime: Runtime, alerts_topic: Any, delive
         except Exception:
             log.exception("escalation_failed")
 
+    # on the leader only, like escalation: the gauges describe Redis, not this worker, so one
+    # worker reports them (the others keep 0; dashboards take max/sum over workers)
+    @app.timer(interval=15.0, on_leader=True)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def measure_pending() -> None:
+        try:
+            await deliverer.measure_pending(runtime.metrics)
+        except Exception:
+            log.exception("pending_measure_failed")
+
 
 def run_worker(settings: Settings, deliver: bool = True) -> None:
     """Run the worker until SIGINT/SIGTERM (the `warning worker` command)."""
