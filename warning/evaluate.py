@@ -41,7 +41,9 @@ from typing import Annotated, Any, Final
 import typer
 
 from warning.core import units
-from warning.core.events import Alert, stable_id
+from warning.core.detectors.pattern import PatternDetector, PatternParams
+from warning.core.events import Alert, Event, stable_id
+from warning.core.ports import DetectorState
 from warning.core.taxonomy import ALERT_TYPES, CHANNELS, LEVELS
 
 SLACK: Final[dict[str, timedelta]] = {
@@ -314,6 +316,410 @@ def period(truth_dir: Path, truths: Sequence[Truth], alerts: Sequence[Alert]) ->
     return streets, weeks
 
 
+# ---- pattern forecasts: rolling-origin accuracy, interval coverage, peak weeks ---------------
+#
+# The pattern detector is replayed in event-time order exactly as the shells run it; whenever a
+# key rolls over to a new day (its first event of that day: the closed day has just been
+# learned, nothing of the new day is in the model) its pure ``forecast`` is taken for the next
+# `horizon` days. Horizon h is counted from the last closed day (the origin): h = 1 is the day
+# that has just begun. Every number below uses only what was known at the origin.
+#
+# Baseline: the seasonal naive forecast, the most recent observed value of the same weekday
+# (``y[origin + h - 7 * ceil(h / 7)]``: last week's value for h <= 7, the week before for
+# 8..14). MASE here is the out-of-sample scaled error ``sum |y - f| / sum |y - naive|`` over the
+# same points (Hyndman & Koehler's MASE with the benchmark's errors as the scale): below 1
+# means the detector beats the baseline.
+
+FORECAST_BUCKETS: Final[tuple[str, ...]] = ("1", "7", "14", "all")
+
+
+def seasonal_naive(
+    series: Mapping[int, int], origin: int, horizon: int, period: int = 7, first: int | None = None
+) -> int | None:
+    """Seasonal naive forecast of day ``origin + horizon``: the latest same-phase day <= origin.
+
+    `series` maps day numbers to counts (a day missing from it counts as 0: no events). Days
+    before `first` (default: the smallest key) were not observed, so they give ``None``.
+    """
+    if horizon < 1 or period < 1:
+        raise ValueError(f"horizon and period must be >= 1, got {horizon}, {period}")
+    day = origin + horizon - period * math.ceil(horizon / period)
+    if first is None:
+        if not series:
+            return None
+        first = min(series)
+    if day < first:
+        return None
+    return series.get(day, 0)
+
+
+def mase(actual: Sequence[float], predicted: Sequence[float], naive: Sequence[float]) -> float | None:
+    """``sum|actual - predicted| / sum|actual - naive|``; None when the baseline is perfect."""
+    _same_length(actual, predicted, naive)
+    den = sum(abs(a - n) for a, n in zip(actual, naive, strict=True))
+    if den == 0:
+        return None
+    return sum(abs(a - p) for a, p in zip(actual, predicted, strict=True)) / den
+
+
+def mape(actual: Sequence[float], predicted: Sequence[float]) -> float | None:
+    """Mean absolute percentage error over the points with ``actual > 0`` (None if there are none)."""
+    _same_length(actual, predicted)
+    errs = [abs(a - p) / a for a, p in zip(actual, predicted, strict=True) if a > 0]
+    return sum(errs) / len(errs) if errs else None
+
+
+def coverage(actual: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> float | None:
+    """Share of points with ``lower <= actual <= upper`` (None for no points)."""
+    _same_length(actual, lower, upper)
+    if not actual:
+        return None
+    return sum(1 for a, lo, hi in zip(actual, lower, upper, strict=True) if lo <= a <= hi) / len(actual)
+
+
+def _same_length(*seqs: Sequence[float]) -> None:
+    if len({len(s) for s in seqs}) > 1:
+        raise ValueError(f"series of different lengths: {[len(s) for s in seqs]}")
+
+
+def sum_interval(
+    means: Sequence[float], dispersions: Sequence[float], interval: float, shared_above: float | None = None
+) -> tuple[float, float]:
+    """Normal-approximation interval of a sum of NB days (variance mu + alpha mu^2 each).
+
+    Daily bounds do not add up; a week or a district total is large enough for the normal
+    approximation. Days are independent unless `shared_above` is given: then each day's
+    dispersion beyond it (the part the detector adds for horizons past day 1, a drifting
+    level) is one error shared by all the days, as a level error is, so its standard
+    deviations add instead of its variances.
+    """
+    from statistics import NormalDist
+
+    _same_length(means, dispersions)
+    total = sum(means)
+    if shared_above is None:
+        var = sum(m + a * m * m for m, a in zip(means, dispersions, strict=True))
+    else:
+        own = sum(m + min(a, shared_above) * m * m for m, a in zip(means, dispersions, strict=True))
+        common = sum(math.sqrt(max(0.0, a - shared_above)) * m for m, a in zip(means, dispersions, strict=True))
+        var = own + common * common
+    sd = math.sqrt(var)
+    z = NormalDist().inv_cdf(0.5 + interval / 2.0)
+    return max(0.0, total - z * sd), total + z * sd
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastPoint:
+    """One forecast of one (unit, category) and target day, as issued at `origin`."""
+
+    scope: str  # "street" or "district"
+    unit: str
+    category: str
+    origin: int  # local epoch day of the last closed day
+    horizon: int  # target day = origin + horizon
+    mean: float
+    lower: int
+    upper: int
+    dispersion: float
+
+    @property
+    def target(self) -> int:
+        """Local epoch day forecast."""
+        return self.origin + self.horizon
+
+
+@dataclass
+class ForecastRun:
+    """Everything a rolling-origin replay produced: forecasts, the actual counts, the alerts."""
+
+    points: list[ForecastPoint]
+    counts: dict[tuple[str, str], dict[int, int]]  # (unit or "district", category) -> day -> count
+    first_day: int
+    last_day: int
+    alerts: list[Alert]
+    interval: float
+    horizon: int
+    strides: dict[str, int]
+    events: int = 0
+
+
+def rolling_forecasts(
+    events: Iterable[Event],
+    detectors: Sequence[PatternDetector],
+    horizon: int = 14,
+    strides: Mapping[str, int] | None = None,
+) -> ForecastRun:
+    """Replay `events` through the pattern detectors, forecasting at each key's day rollover.
+
+    `strides` (per scope, default street 5 / district 1) forecasts only on every n-th day
+    counted from the first event's day: a street forecast costs ~40 ms, a year of daily
+    origins for 17 streets minutes. A stride coprime with 7 rotates the origin's weekday.
+    Categories with fewer than the detector's ``min_history_days`` learned days are skipped
+    (the detector does not alert on them either).
+    """
+    from warning.core.calendar import day_date, local_hour_index
+
+    strides = {"street": 5, "district": 1, **(strides or {})}
+    states: dict[str, dict[str, DetectorState]] = {d.name: {} for d in detectors}
+    counts: dict[tuple[str, str], dict[int, int]] = {}
+    points: list[ForecastPoint] = []
+    alerts: list[Alert] = []
+    first: int | None = None
+    last = 0
+    n = 0
+    interval = 0.9
+    for det in detectors:
+        p = det.params or PatternParams()
+        interval = p.interval
+    for ev in events:
+        n += 1
+        day = local_hour_index(ev.occurred_at) // 24
+        first = day if first is None else first
+        last = max(last, day)
+        for key in (ev.location.street, units.DISTRICT):
+            series = counts.setdefault((key, ev.category), {})
+            series[day] = series.get(day, 0) + 1
+        for det in detectors:
+            p = det.params or PatternParams()
+            scope = p.scope
+            table = states[det.name]
+            k = det.key(ev)
+            old = table.get(k) or det.init_state()
+            new, found = det.update(old, ev, ev.occurred_at)
+            table[k] = new
+            alerts.extend(found)
+            if old["day"] is None or new["day"] == old["day"] or (new["day"] - first) % strides[scope]:
+                continue
+            origin = new["day"] - 1
+            ready = {cat for cat, c in new["c"].items() if c["n"] >= p.min_history_days}
+            for r in det.forecast(new, day_date(new["day"]), horizon, unit=k):
+                if r.category in ready:
+                    h = (r.day - day_date(origin)).days
+                    points.append(
+                        ForecastPoint(scope, k, r.category, origin, h, r.forecast, r.lower, r.upper, r.dispersion)
+                    )
+    return ForecastRun(
+        points=points,
+        counts=counts,
+        first_day=first if first is not None else 0,
+        last_day=last,
+        alerts=alerts,
+        interval=interval,
+        horizon=horizon,
+        strides=dict(strides),
+        events=n,
+    )
+
+
+def _score(
+    actual: list[float], pred: list[float], naive: list[float], lower: list[float], upper: list[float]
+) -> dict[str, Any]:
+    n = len(actual)
+    return {
+        "n": n,
+        "mae": sum(abs(a - p) for a, p in zip(actual, pred, strict=True)) / n if n else None,
+        "mae_naive": sum(abs(a - b) for a, b in zip(actual, naive, strict=True)) / n if n else None,
+        "mase": mase(actual, pred, naive),
+        "mape": mape(actual, pred),
+        "mape_naive": mape(actual, naive),
+        "bias": sum(p - a for a, p in zip(actual, pred, strict=True)) / n if n else None,
+        "coverage": coverage(actual, lower, upper),
+        "mean_actual": sum(actual) / n if n else None,
+        "mean_width": sum(hi - lo for lo, hi in zip(lower, upper, strict=True)) / n if n else None,
+    }
+
+
+class _Acc:
+    """Points of one table row, accumulated in parallel lists."""
+
+    def __init__(self) -> None:
+        self.cols: tuple[list[float], ...] = ([], [], [], [], [])
+
+    def add(self, actual: float, pred: float, naive: float, lower: float, upper: float) -> None:
+        for col, v in zip(self.cols, (actual, pred, naive, lower, upper), strict=True):
+            col.append(v)
+
+    def score(self) -> dict[str, Any]:
+        return _score(*self.cols)
+
+
+def forecast_metrics(run: ForecastRun) -> dict[str, Any]:
+    """Accuracy per scope (street x category, district x category, district total), daily by
+    horizon bucket (1, 7, 14 days ahead and all of 1..horizon) and weekly sums (days 1-7 and
+    8-14 after the origin, against the last observed week)."""
+    daily: dict[tuple[str, str], _Acc] = {}
+    weekly: dict[tuple[str, str], _Acc] = {}
+    # (scope, unit, category, origin) -> {horizon: point}
+    paths: dict[tuple[str, str, str, int], dict[int, ForecastPoint]] = {}
+    for pt in run.points:
+        if pt.target > run.last_day:
+            continue
+        series = run.counts.get((pt.unit, pt.category), {})
+        naive = seasonal_naive(series, pt.origin, pt.horizon, first=run.first_day)
+        if naive is None:
+            continue
+        paths.setdefault((pt.scope, pt.unit, pt.category, pt.origin), {})[pt.horizon] = pt
+        y = series.get(pt.target, 0)
+        for bucket in (str(pt.horizon), "all"):
+            if bucket in FORECAST_BUCKETS:
+                daily.setdefault((pt.scope, bucket), _Acc()).add(y, pt.mean, naive, pt.lower, pt.upper)
+    # district total: sum the categories of each district origin and horizon
+    totals: dict[int, dict[int, list[ForecastPoint]]] = {}
+    for (scope, _unit, _cat, origin), path in paths.items():
+        if scope == "district":
+            for h, pt in path.items():
+                totals.setdefault(origin, {}).setdefault(h, []).append(pt)
+    district_series = _total_series(run)
+    for origin, by_h in totals.items():
+        for h, pts in by_h.items():
+            naive = seasonal_naive(district_series, origin, h, first=run.first_day)
+            if naive is None:
+                continue
+            lo, hi = sum_interval([p.mean for p in pts], [p.dispersion for p in pts], run.interval)
+            y = district_series.get(origin + h, 0)
+            for bucket in (str(h), "all"):
+                if bucket in FORECAST_BUCKETS:
+                    daily.setdefault(("district_total", bucket), _Acc()).add(y, sum(p.mean for p in pts), naive, lo, hi)
+    # weekly sums
+    for (scope, unit, cat, origin), path in paths.items():
+        series = run.counts.get((unit, cat), {})
+        _add_weeks(weekly, scope, path, series, origin, run)
+    for origin, by_h in totals.items():
+        merged = {
+            h: ForecastPoint(
+                "district_total",
+                units.DISTRICT,
+                "",
+                origin,
+                h,
+                sum(p.mean for p in pts),
+                0,
+                0,
+                _merged_dispersion(pts),
+            )
+            for h, pts in by_h.items()
+        }
+        _add_weeks(weekly, "district_total", merged, district_series, origin, run)
+    scopes = ("street", "district", "district_total")
+    return {
+        "method": (
+            "rolling origin: forecasts issued at each key's day rollover from the state learned up to the "
+            "closed day; baseline seasonal naive (same weekday, latest observed week); MASE = sum|y-f| / "
+            "sum|y-naive| over the same points; MAPE over days with y > 0; coverage of the "
+            f"{run.interval:.0%} interval (sums: normal approximation of independent NB days)"
+        ),
+        "interval": run.interval,
+        "horizon_days": run.horizon,
+        "origin_stride_days": run.strides,
+        "events": run.events,
+        "days": run.last_day - run.first_day + 1,
+        "daily": {
+            s: {b: daily[(s, b)].score() for b in FORECAST_BUCKETS if (s, b) in daily}
+            for s in scopes
+            if any((s, b) in daily for b in FORECAST_BUCKETS)
+        },
+        "weekly": {
+            s: {b: weekly[(s, b)].score() for b in ("week1", "week2") if (s, b) in weekly}
+            for s in scopes
+            if any((s, b) in weekly for b in ("week1", "week2"))
+        },
+    }
+
+
+def _total_series(run: ForecastRun) -> dict[int, int]:
+    out: dict[int, int] = {run.first_day: 0}
+    for (unit, _cat), series in run.counts.items():
+        if unit == units.DISTRICT:
+            for d, y in series.items():
+                out[d] = out.get(d, 0) + y
+    return out
+
+
+def _merged_dispersion(pts: Sequence[ForecastPoint]) -> float:
+    """Alpha of one NB with the same mean and variance as the sum of `pts`."""
+    m = sum(p.mean for p in pts)
+    var = sum(p.mean + p.dispersion * p.mean * p.mean for p in pts)
+    return max(0.0, (var - m) / (m * m)) if m > 0 else 0.0
+
+
+def _add_weeks(
+    acc: dict[tuple[str, str], _Acc],
+    scope: str,
+    path: Mapping[int, ForecastPoint],
+    series: Mapping[int, int],
+    origin: int,
+    run: ForecastRun,
+) -> None:
+    if origin - 6 < run.first_day:
+        return
+    naive = float(sum(series.get(origin - i, 0) for i in range(7)))
+    for name, hs in (("week1", range(1, 8)), ("week2", range(8, 15))):
+        pts = [path.get(h) for h in hs]
+        if any(p is None for p in pts) or origin + hs[-1] > run.last_day:
+            continue
+        ok = [p for p in pts if p is not None]
+        base = path[1].dispersion if 1 in path else None
+        lo, hi = sum_interval([p.mean for p in ok], [p.dispersion for p in ok], run.interval, base)
+        y = float(sum(series.get(origin + h, 0) for h in hs))
+        acc.setdefault((scope, name), _Acc()).add(y, sum(p.mean for p in ok), naive, lo, hi)
+
+
+def peak_week_hits(truths: Iterable[Truth], alerts: Iterable[Alert]) -> dict[str, Any]:
+    """Were the injected seasonal peaks forecast in the right week, and how far ahead?
+
+    A pattern incident is *hit* when a peak alert (``details.kind == "peak"``) for a compatible
+    unit and the same category targets a day inside the incident's window; its lead is the
+    incident start minus the first such alert's creation (positive: warned before the peak
+    period began). ``detected`` is the looser rule of `matches` (any pattern alert, including
+    a same-day exceedance), for comparison.
+    """
+    pattern_alerts = [a for a in alerts if a.type == "pattern"]
+    rows: list[dict[str, Any]] = []
+    for t in truths:
+        if t.type != "pattern" or t.negative:
+            continue
+        first_day, last_day = t.start.date().isoformat(), t.end.date().isoformat()
+        peaks = sorted(
+            (
+                a
+                for a in pattern_alerts
+                if a.details.get("kind") == "peak"
+                and first_day <= str(a.details.get("target_date", "")) <= last_day
+                and _where_what(a, t)
+            ),
+            key=lambda a: a.created_at,
+        )
+        loose = [a.created_at for a in pattern_alerts if matches(a, t)]
+        lead = (t.start - peaks[0].created_at).total_seconds() / 86_400 if peaks else None
+        rows.append(
+            {
+                "incident_id": t.incident_id,
+                "kind": t.kind,
+                "unit": t.unit,
+                "category": t.category,
+                "start": first_day,
+                "end": last_day,
+                "hit": bool(peaks),
+                "peak_alerts": len(peaks),
+                "first_alert": peaks[0].created_at.isoformat() if peaks else None,
+                "first_target": peaks[0].details.get("target_date") if peaks else None,
+                "lead_days": round(lead, 2) if lead is not None else None,
+                "detected": bool(loose),
+                "first_any_alert": min(loose).isoformat() if loose else None,
+            }
+        )
+    leads = [r["lead_days"] for r in rows if r["lead_days"] is not None]
+    return {
+        "incidents": len(rows),
+        "hits": sum(1 for r in rows if r["hit"]),
+        "hit_rate": _ratio(sum(1 for r in rows if r["hit"]), len(rows)),
+        "hits_before_start": sum(1 for v in leads if v > 0),
+        "lead_days_median": percentile(leads, 50) if leads else None,
+        "detected": sum(1 for r in rows if r["detected"]),
+        "incidents_detail": rows,
+    }
+
+
 # ---- report ----------------------------------------------------------------------------------
 
 
@@ -463,6 +869,156 @@ def _hours(d: dict[str, Any] | None, key: str) -> str:
     return "n/a" if d is None else f"{d[key] / 3600:.1f} h"
 
 
+CJK_FONTS: Final[tuple[str, ...]] = ("Noto Sans CJK SC", "Noto Sans CJK JP")
+
+
+def use_cjk_font() -> str | None:
+    """Put an installed CJK font first so Chinese labels render; None (default font) if there is none.
+
+    Debian's fonts-noto-cjk provides them (deploy/local/install-browser.sh installs it); without
+    it plots keep the default font and Chinese glyphs show as boxes, which is no reason to fail.
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    name = next((n for n in CJK_FONTS if n in installed), None)
+    if name is not None:
+        current = [f for f in matplotlib.rcParams["font.sans-serif"] if f != name]
+        matplotlib.rcParams["font.sans-serif"] = [name, *current]
+        matplotlib.rcParams["font.family"] = "sans-serif"
+        matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts lack U+2212
+    return name
+
+
+def _latest_band(run: ForecastRun, unit: str, category: str | None) -> dict[int, tuple[float, float, float]]:
+    """Per target day, the forecast (mean, lower, upper) issued most recently before it.
+
+    ``category=None`` sums the district's categories with `sum_interval` (independent categories).
+    """
+    best: dict[int, int] = {}
+    group: dict[tuple[int, int], list[ForecastPoint]] = {}
+    for p in run.points:
+        if p.unit != unit or (category is not None and p.category != category):
+            continue
+        group.setdefault((p.target, p.horizon), []).append(p)
+        if p.target not in best or p.horizon < best[p.target]:
+            best[p.target] = p.horizon
+    out: dict[int, tuple[float, float, float]] = {}
+    for target, h in best.items():
+        pts = group[(target, h)]
+        if category is None:
+            lo, hi = sum_interval([p.mean for p in pts], [p.dispersion for p in pts], run.interval)
+        else:
+            lo, hi = float(pts[0].lower), float(pts[0].upper)
+        out[target] = (sum(p.mean for p in pts), lo, hi)
+    return out
+
+
+def busiest_street_series(run: ForecastRun) -> tuple[str, str] | None:
+    """The (street, category) with the most events among those that have forecasts."""
+    have = {(p.unit, p.category) for p in run.points if p.scope == "street"}
+    if not have:
+        return None
+    return max(sorted(have), key=lambda k: sum(run.counts.get(k, {}).values()))
+
+
+def plot_forecast(run: ForecastRun, path: Path) -> bool:
+    """Forecast band vs actual for the district total and the busiest street x category, 春节 marked."""
+    from warning.core.calendar import Calendar, day_date
+    from warning.core.taxonomy import category_label
+
+    panels: list[tuple[str, str, str | None]] = []
+    if any(p.unit == units.DISTRICT for p in run.points):
+        panels.append(("全区合计 district total", units.DISTRICT, None))
+    busy = busiest_street_series(run)
+    if busy is not None:
+        panels.append((f"{busy[0]} {category_label(busy[1])} ({busy[1]})", busy[0], busy[1]))
+    if not panels:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    use_cjk_font()
+    cal = Calendar()
+    days = range(run.first_day, run.last_day + 1)
+    spring = [d for d in days if cal.holiday_name(day_date(d)).startswith("春节")]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(14, 4 * len(panels)), squeeze=False)
+    for ax, (title, unit, cat) in zip(axes[:, 0], panels, strict=True):
+        band = _latest_band(run, unit, cat)
+        xs = sorted(band)
+        dts = [datetime.combine(day_date(d), datetime.min.time()) for d in xs]
+        ax.fill_between(
+            _date_num(dts),
+            [band[d][1] for d in xs],
+            [band[d][2] for d in xs],
+            alpha=0.3,
+            step="mid",
+            label=f"{run.interval:.0%} 预测区间 interval",
+        )
+        ax.plot(_date_num(dts), [band[d][0] for d in xs], linewidth=1, label="预测 forecast")
+        series = _total_series(run) if cat is None else run.counts.get((unit, cat), {})
+        all_dts = [datetime.combine(day_date(d), datetime.min.time()) for d in days]
+        ax.plot(
+            _date_num(all_dts), [series.get(d, 0) for d in days], ".", markersize=3, color="black", label="实际 actual"
+        )
+        for d in spring:
+            x = _date_num([datetime.combine(day_date(d), datetime.min.time())])[0]
+            ax.axvspan(x, x + 1, color="red", alpha=0.15, linewidth=0)
+        if spring:
+            x0 = _date_num([datetime.combine(day_date(spring[0]), datetime.min.time())])[0]
+            ax.annotate("春节", (x0, ax.get_ylim()[1]), color="red", va="top", ha="left")
+        ax.xaxis_date()
+        ax.set_title(f"{title}: 每日数量与最近一次预测 (daily count vs latest forecast)")
+        ax.set_ylabel("起/日 per day")
+        ax.legend(loc="upper left", fontsize="small")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def forecast_table_rows(block: Mapping[str, Any]) -> list[list[str]]:
+    """The pattern-forecast table (header first) shared by the Markdown and HTML reports."""
+    rows = [
+        [
+            "scope",
+            "resolution",
+            "horizon",
+            "n",
+            "mean actual",
+            "MAE",
+            "naive MAE",
+            "MASE",
+            "MAPE",
+            "naive MAPE",
+            "coverage",
+        ]
+    ]
+    for res in ("daily", "weekly"):
+        for scope, by in block.get(res, {}).items():
+            for bucket, m in by.items():
+                rows.append(
+                    [
+                        scope,
+                        res,
+                        bucket if res == "weekly" else f"{bucket} d",
+                        str(m["n"]),
+                        _fmt(m["mean_actual"]),
+                        _fmt(m["mae"]),
+                        _fmt(m["mae_naive"]),
+                        _fmt(m["mase"]),
+                        _fmt(m["mape"], True),
+                        _fmt(m["mape_naive"], True),
+                        _fmt(m["coverage"], True),
+                    ]
+                )
+    return rows
+
+
 def table_rows(metrics: dict[str, Any]) -> list[list[str]]:
     """The per-type table (header first) shared by the Markdown and HTML reports."""
     rows = [
@@ -497,8 +1053,18 @@ def table_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def write_report(ev: Evaluation, out: Path, data_dir: Path | None, input_names: Sequence[str]) -> list[Path]:
-    """metrics.json, report.md, report.html and PNG plots under `out`; returns the files written."""
+def write_report(
+    ev: Evaluation,
+    out: Path,
+    data_dir: Path | None,
+    input_names: Sequence[str],
+    forecast_run: ForecastRun | None = None,
+) -> list[Path]:
+    """metrics.json, report.md, report.html and PNG plots under `out`; returns the files written.
+
+    With `forecast_run` (and ``ev.metrics["pattern_forecast"]``) the reports get the pattern
+    forecast tables and the forecast-band plot.
+    """
     import html
 
     out.mkdir(parents=True, exist_ok=True)
@@ -509,7 +1075,30 @@ def write_report(ev: Evaluation, out: Path, data_dir: Path | None, input_names: 
         images.append(("volumes.png", "Daily volumes by category; holidays shaded, Spring Festival in red"))
     if plot_timeline(ev, out / "timeline.png"):
         images.append(("timeline.png", "Alerts vs truth"))
-    written += [out / name for name, _ in images]
+    fc_images: list[tuple[str, str]] = []
+    if forecast_run is not None and plot_forecast(forecast_run, out / "forecast.png"):
+        fc_images.append(
+            ("forecast.png", "Pattern forecast band vs actual (district total, busiest street x category)")
+        )
+    written += [out / name for name, _ in (*images, *fc_images)]
+    fc_block = ev.metrics.get("pattern_forecast")
+    fc_rows = forecast_table_rows(fc_block) if fc_block else []
+    peak_rows: list[list[str]] = []
+    if fc_block and fc_block.get("peak_weeks"):
+        peak_rows = [["incident", "kind", "unit", "category", "window", "hit", "lead (days)", "first target"]]
+        peak_rows += [
+            [
+                str(r["incident_id"]),
+                str(r["kind"]),
+                str(r["unit"]),
+                str(r["category"]),
+                f"{r['start']}..{r['end']}",
+                "yes" if r["hit"] else "no",
+                _fmt(r["lead_days"]),
+                str(r["first_target"] or ""),
+            ]
+            for r in fc_block["peak_weeks"]["incidents_detail"]
+        ]
     rows = table_rows(ev.metrics)
     m = ev.metrics
     summary = (
@@ -529,6 +1118,24 @@ def write_report(ev: Evaluation, out: Path, data_dir: Path | None, input_names: 
     ]
     for name, caption in images:
         md += [f"![{caption}]({name})", ""]
+    if fc_rows and fc_block:
+        md += ["## Pattern forecast (规律预警, rolling origin)", "", str(fc_block["method"]), ""]
+        md += ["| " + " | ".join(fc_rows[0]) + " |", "|" + "---|" * len(fc_rows[0])]
+        md += ["| " + " | ".join(r) + " |" for r in fc_rows[1:]]
+        md += [""]
+        if peak_rows:
+            pw = fc_block["peak_weeks"]
+            md += [
+                f"Peak weeks: {pw['hits']}/{pw['incidents']} injected seasonal peaks had a peak alert targeting "
+                f"a day inside them; {pw['hits_before_start']} before the peak period began.",
+                "",
+                "| " + " | ".join(peak_rows[0]) + " |",
+                "|" + "---|" * len(peak_rows[0]),
+            ]
+            md += ["| " + " | ".join(r) + " |" for r in peak_rows[1:]]
+            md += [""]
+        for name, caption in fc_images:
+            md += [f"![{caption}]({name})", ""]
     if missed:
         md += [
             "## Missed incidents (first 20)",
@@ -552,6 +1159,26 @@ def write_report(ev: Evaluation, out: Path, data_dir: Path | None, input_names: 
         f'<figure><img src="{n}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
         for n, c in images
     )
+    if fc_rows and fc_block:
+        imgs += f"<h2>Pattern forecast (规律预警, rolling origin)</h2><p>{html.escape(str(fc_block['method']))}</p>"
+        for table in (fc_rows, peak_rows):
+            if table:
+                imgs += (
+                    "<table>"
+                    + "".join(
+                        "<tr>"
+                        + "".join(
+                            f"<{'th' if i == 0 else 'td'}>{html.escape(c)}</{'th' if i == 0 else 'td'}>" for c in r
+                        )
+                        + "</tr>"
+                        for i, r in enumerate(table)
+                    )
+                    + "</table>"
+                )
+        imgs += "".join(
+            f'<figure><img src="{n}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
+            for n, c in fc_images
+        )
     page = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>预警评估 evaluation</title>'
         "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse}"
@@ -572,8 +1199,19 @@ def register(app: typer.Typer) -> None:
         truth: Annotated[Path, typer.Option("--truth", help="truth.jsonl from `warning simulate`")],
         out: Annotated[Path, typer.Option("--out", help="report directory")] = Path("report"),
         data: Annotated[
-            Path | None, typer.Option("--data", help="input files for the volume plot (default: truth's directory)")
+            Path | None,
+            typer.Option(
+                "--data",
+                help="input files for the volume plot (default: truth's directory); given explicitly, also "
+                "replays them through the pattern detectors for the forecast section",
+            ),
         ] = None,
+        forecast: Annotated[
+            bool, typer.Option(help="with --data: rolling-origin pattern forecast evaluation (~3 min for a year)")
+        ] = True,
+        street_stride: Annotated[
+            int, typer.Option(min=1, help="forecast section: forecast every n-th day per street (cost)")
+        ] = 5,
         streets: Annotated[int | None, typer.Option(help="streets (default: geography.json)")] = None,
         weeks: Annotated[float | None, typer.Option(help="weeks evaluated (default: manifest.json)")] = None,
     ) -> None:
@@ -589,8 +1227,24 @@ def register(app: typer.Typer) -> None:
         s, w = period(truth.parent, truths, alert_list)
         ev = evaluate(alert_list, truths, streets or s, weeks or w)
         ev.metrics["alerts_raw"] = len(alert_list)
-        names = list(file_names(settings_mod.load().topics_dir).values())
-        files = write_report(ev, out, data or truth.parent, names)
+        cfg = settings_mod.load()
+        names = list(file_names(cfg.topics_dir).values())
+        run: ForecastRun | None = None
+        if data is not None and forecast:
+            from warning import replay
+            from warning import thresholds as thresholds_mod
+
+            th = thresholds_mod.load(cfg.thresholds_file).thresholds
+            cal = th.calendar.params()
+            dets = [
+                PatternDetector(th.pattern.params("street", cal)),
+                PatternDetector(th.pattern.params("district", cal)),
+            ]
+            run = rolling_forecasts(replay.iter_events(data, cfg, th), dets, strides={"street": street_stride})
+            block = forecast_metrics(run)
+            block["peak_weeks"] = peak_week_hits(truths, ev.alerts)
+            ev.metrics["pattern_forecast"] = block
+        files = write_report(ev, out, data or truth.parent, names, run)
         rows = table_rows(ev.metrics)
         table = Table(*rows[0], title="evaluation per warning type")
         for r in rows[1:]:

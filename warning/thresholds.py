@@ -180,7 +180,9 @@ class DynamicSection(_Section):
     shape_half_life_days: float = Field(default=56.0, gt=0)
     shape_prior: float = Field(default=10.0, gt=0)
     min_count: int = Field(default=3, ge=1)
-    surprise_scale: float = Field(default=6.0, gt=0)
+    min_excess: float = Field(default=3.0, ge=0)
+    adjust_for_series: bool = True
+    surprise_scale: float = Field(default=3.0, gt=0)
     score_bands: tuple[_Score, _Score, _Score, _Score] = (0.5, 0.65, 0.8, 0.95)
     dispersion_prior: float = Field(default=0.5, ge=0)
     dispersion_prior_weight: float = Field(default=5.0, gt=0)
@@ -188,15 +190,17 @@ class DynamicSection(_Section):
     grid_level: bool = True
     street_level: bool = True
     cusum_ratio: float = Field(default=2.0, gt=1)
-    cusum_threshold: float = Field(default=8.0, gt=0)
+    cusum_threshold: float = Field(default=6.0, gt=0)
+    cusum_max_days: float = Field(default=28.0, gt=0)
     headcount_threshold: int = Field(default=20, ge=2)
     keywords: dict[str, _Score] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     multichannel_minutes: int = Field(default=30, ge=1, le=1440)
     multichannel_min_channels: int = Field(default=2, ge=2)
     multichannel_min_reports: int = Field(default=3, ge=2)
     multichannel_score: _Score = 0.65
+    multichannel_max_p: float = Field(default=0.03, gt=0, le=1)
     evidence_max: int = Field(default=20, ge=1, le=200)
-    max_series: int = Field(default=300, ge=1)
+    max_series: int = Field(default=600, ge=1)
     evict_after_days: int = Field(default=45, ge=1)
     series: SeriesSection = SeriesSection()
 
@@ -214,6 +218,8 @@ class DynamicSection(_Section):
             shape_half_life_days=self.shape_half_life_days,
             shape_prior=self.shape_prior,
             min_count=self.min_count,
+            min_excess=self.min_excess,
+            adjust_for_series=self.adjust_for_series,
             surprise_scale=self.surprise_scale,
             score_bands=self.score_bands,
             dispersion_prior=self.dispersion_prior,
@@ -223,12 +229,14 @@ class DynamicSection(_Section):
             street_level=self.street_level,
             cusum_ratio=self.cusum_ratio,
             cusum_threshold=self.cusum_threshold,
+            cusum_max_days=self.cusum_max_days,
             headcount_threshold=self.headcount_threshold,
             keywords=tuple(self.keywords.items()),
             multichannel_minutes=self.multichannel_minutes,
             multichannel_min_channels=self.multichannel_min_channels,
             multichannel_min_reports=self.multichannel_min_reports,
             multichannel_score=self.multichannel_score,
+            multichannel_max_p=self.multichannel_max_p,
             evidence_max=self.evidence_max,
             max_series=self.max_series,
             evict_after_days=self.evict_after_days,

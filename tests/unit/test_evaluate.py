@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import math
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,24 @@ from typer.testing import CliRunner
 
 from warning.core.events import Alert, Indicator, stable_id
 from warning.core.taxonomy import AlertType, Level
-from warning.evaluate import Truth, collapse, evaluate, matches, percentile, write_report
+from warning.evaluate import (
+    ForecastPoint,
+    ForecastRun,
+    Truth,
+    collapse,
+    coverage,
+    evaluate,
+    forecast_metrics,
+    mape,
+    mase,
+    matches,
+    peak_week_hits,
+    percentile,
+    seasonal_naive,
+    sum_interval,
+    use_cjk_font,
+    write_report,
+)
 
 T0 = datetime.fromisoformat("2026-03-01T10:00:00+08:00")
 
@@ -280,3 +299,178 @@ def test_cli_writes_metrics_report_and_plots(tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| dynamic | ok | 2 | 100.0% |" in md and "volumes.png" in md
     assert "<table>" in (out / "report.html").read_text(encoding="utf-8")
+
+
+# ---- pattern forecast metrics ------------------------------------------------------------------
+
+SERIES = {d: d + 1 for d in range(14)}  # day 0..13 -> 1..14
+
+
+@pytest.mark.parametrize(
+    ("origin", "horizon", "first", "expected"),
+    [
+        (13, 1, None, 8),  # same weekday last week: day 7
+        (13, 7, None, 14),  # day 13 itself
+        (13, 8, None, 8),  # 8..14 days ahead: the week before, day 7
+        (13, 14, None, 14),
+        (6, 1, None, 1),  # day 0, the first observed day
+        (5, 1, None, None),  # day -1: before the first observed day
+        (5, 1, -7, 0),  # observed (first = -7) but no events that day
+        (20, 3, None, 0),  # day 16: inside the range, no events
+    ],
+)
+def test_seasonal_naive(origin: int, horizon: int, first: int | None, expected: int | None) -> None:
+    assert seasonal_naive(SERIES, origin, horizon, first=first) == expected
+
+
+def test_seasonal_naive_rejects_horizon_zero() -> None:
+    with pytest.raises(ValueError, match="horizon"):
+        seasonal_naive(SERIES, 13, 0)
+
+
+@pytest.mark.parametrize(
+    ("actual", "predicted", "naive", "expected"),
+    [
+        ([1, 2, 3], [1, 2, 4], [2, 2, 2], 0.5),  # 1 / (1 + 0 + 1)
+        ([4, 4], [2, 6], [3, 5], 2.0),  # 4 / 2: worse than the baseline
+        ([5, 5], [5, 5], [5, 5], None),  # perfect baseline: no scale
+        ([], [], [], None),
+    ],
+)
+def test_mase(actual: list[float], predicted: list[float], naive: list[float], expected: float | None) -> None:
+    assert mase(actual, predicted, naive) == expected
+
+
+@pytest.mark.parametrize(
+    ("actual", "predicted", "expected"),
+    [
+        ([0, 2, 4], [1, 1, 5], 0.375),  # zero days skipped: (1/2 + 1/4) / 2
+        ([10], [15], 0.5),
+        ([0, 0], [1, 2], None),
+    ],
+)
+def test_mape(actual: list[float], predicted: list[float], expected: float | None) -> None:
+    assert mape(actual, predicted) == expected
+
+
+@pytest.mark.parametrize(
+    ("actual", "lower", "upper", "expected"),
+    [
+        ([1, 5, 10], [0, 5, 11], [2, 6, 12], 2 / 3),  # bounds are inclusive
+        ([3], [3], [3], 1.0),
+        ([], [], [], None),
+    ],
+)
+def test_coverage(actual: list[float], lower: list[float], upper: list[float], expected: float | None) -> None:
+    assert coverage(actual, lower, upper) == expected
+
+
+def test_metric_lengths_must_agree() -> None:
+    with pytest.raises(ValueError, match="different lengths"):
+        mase([1, 2], [1], [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("means", "disp", "shared", "sd"),
+    [
+        ([100.0], [0.0], None, 10.0),  # Poisson: sd sqrt(100)
+        ([100.0, 100.0], [0.02, 0.02], None, math.sqrt(2 * (100 + 200))),  # independent days
+        # dispersion above 0.01 is one shared level error: own 2 x (100 + 100), common (2 x 0.1 x 100)^2
+        ([100.0, 100.0], [0.02, 0.02], 0.01, math.sqrt(400 + 400)),
+    ],
+)
+def test_sum_interval(means: list[float], disp: list[float], shared: float | None, sd: float) -> None:
+    z = 1.6448536269514722  # 95 % quantile of the standard normal
+    lo, hi = sum_interval(means, disp, 0.9, shared)
+    assert lo == pytest.approx(sum(means) - z * sd) and hi == pytest.approx(sum(means) + z * sd)
+
+
+def _point(origin: int, h: int, mean: float, lo: int, hi: int, unit: str = "S01", scope: str = "street") -> Any:
+    return ForecastPoint(scope, unit, "labour", origin, h, mean, lo, hi, 0.0)
+
+
+def test_forecast_metrics_on_a_hand_made_run() -> None:
+    counts = {d: 10 for d in range(14)} | {14: 12, 15: 6, 20: 9}
+    run = ForecastRun(
+        points=[
+            _point(13, 1, 11.0, 8, 14),  # y 12, naive (day 7) 10
+            _point(13, 2, 8.0, 7, 9),  # y 6, naive (day 8) 10, below the interval
+            _point(13, 7, 10.0, 7, 13),  # y 9 (day 20), naive (day 13) 10
+            _point(13, 30, 10.0, 7, 13),  # beyond the last day: not scored
+            _point(2, 1, 10.0, 7, 13),  # no baseline before day 0: not scored
+        ],
+        counts={("S01", "labour"): counts},
+        first_day=0,
+        last_day=20,
+        alerts=[],
+        interval=0.9,
+        horizon=14,
+        strides={"street": 1},
+    )
+    m = forecast_metrics(run)["daily"]["street"]
+    assert m["all"]["n"] == 3
+    assert m["all"]["mae"] == pytest.approx((1 + 2 + 1) / 3)
+    assert m["all"]["mae_naive"] == pytest.approx((2 + 4 + 1) / 3)
+    assert m["all"]["mase"] == pytest.approx(4 / 7)
+    assert m["all"]["coverage"] == pytest.approx(2 / 3)
+    assert m["all"]["bias"] == pytest.approx((-1 + 2 + 1) / 3)
+    assert m["1"]["mase"] == pytest.approx(1 / 2) and m["7"]["n"] == 1 and "14" not in m
+
+
+def test_peak_week_hits_needs_a_peak_alert_targeting_the_window() -> None:
+    t = truth("P1", "pattern", "district", at(days=10), at(days=20), category="labour")
+
+    def peak(aid: str, created: datetime, target: datetime, category: str = "labour", kind: str = "peak") -> Alert:
+        a = alert(aid, "pattern", "S02", created, category)
+        return replace(a, details={"kind": kind, "target_date": target.date().isoformat()})
+
+    alerts = [
+        peak("late", at(days=12), at(days=13)),
+        peak("early", at(days=4), at(days=11)),  # 6 days before the window opens
+        peak("outside", at(days=1), at(days=5)),  # targets a day before the window
+        peak("other", at(days=2), at(days=12), category="family"),
+        peak("exceed", at(days=10), at(days=10), kind="exceedance"),
+    ]
+    res = peak_week_hits([t], alerts)
+    (row,) = res["incidents_detail"]
+    assert (res["hits"], res["hit_rate"], res["hits_before_start"]) == (1, 1.0, 1)
+    assert row["peak_alerts"] == 2 and row["lead_days"] == 6.0 and row["first_target"] == at(days=11).date().isoformat()
+    assert row["detected"] is True
+    assert peak_week_hits([t], alerts[2:4])["hits"] == 0
+
+
+def test_cli_with_data_adds_the_pattern_forecast_section(tmp_path: Path) -> None:
+    from warning.cli import app
+    from warning.simulate.district import District, SimConfig
+    from warning.simulate.district import write as write_sim
+
+    data = tmp_path / "sim"
+    config = SimConfig(seed=3, start=date(2026, 1, 5), days=42, streets=2, grids=12, scale=0.03, incidents=0.0)
+    write_sim(District(config), data, Path("topics"))
+    (tmp_path / "alerts.jsonl").write_text("", encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["evaluate", "--alerts", str(tmp_path / "alerts.jsonl"), "--truth", str(data / "truth.jsonl")]
+    res = CliRunner().invoke(app, [*args, "--out", str(out), "--data", str(data), "--street-stride", "3"])
+    assert res.exit_code == 0, res.output
+    block = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["pattern_forecast"]
+    assert block["daily"]["district"]["1"]["n"] > 0 and block["daily"]["street"]["all"]["n"] > 0
+    assert 0.0 <= block["daily"]["district_total"]["all"]["coverage"] <= 1.0
+    assert block["origin_stride_days"] == {"street": 3, "district": 1}
+    assert (out / "forecast.png").stat().st_size > 10_000
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Pattern forecast" in md and "| district_total | daily | 1 d |" in md and "forecast.png" in md
+    # without --data: no forecast section, as before
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "plain")])
+    assert res.exit_code == 0, res.output
+    assert "pattern_forecast" not in json.loads((tmp_path / "plain" / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_cjk_font_is_used_when_installed() -> None:
+    import matplotlib
+    from matplotlib import font_manager
+
+    name = use_cjk_font()
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    assert (name is not None) == bool(installed & {"Noto Sans CJK SC", "Noto Sans CJK JP"})
+    if name is not None:
+        assert matplotlib.rcParams["font.sans-serif"][0] == name

@@ -171,3 +171,35 @@ def test_forecast_shell_builds_rows_and_plot(tmp_path: Path) -> None:
     out = tmp_path / "fc.png"
     plot(rows, out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_month_effects_average_one_so_normal_is_the_usual_level() -> None:
+    # a quiet January, then a busier spring: version 1.0 left the split of intercept and month
+    # effects to chance, so "normal" (the yardstick of peak alerts) was not a defined level
+    start = date(2026, 1, 5)
+    rng = np.random.default_rng(11)
+    counts = [int(rng.poisson(4 if (start + timedelta(days=i)).month == 1 else 9)) for i in range(110)]
+    st, _ = replay(PatternDetector(), events_for(start, counts))
+    c = st["c"]["labour"]
+    months = range(7, 19)  # EFFECTS m1..m12
+    days = {j: sum(w for key, w in st["x"].items() if str(j) in key.split(".")) for j in months}
+    mean_log = sum(days[j] * np.log(c["e"][j]) for j in months) / sum(days.values())
+    assert abs(mean_log) < 1e-3
+    row = forecast(st, date(2026, 4, 23), 1, unit="S01")[0]  # a Thursday in an ordinary week
+    assert 7.0 < row.normal < 8.2  # near the exposure-weighted usual level 7.4 (v1.0: 8.39)
+
+
+def test_interval_widens_with_the_horizon_and_the_next_month_persists_the_level() -> None:
+    # a level rising month by month: the far forecasts miss more, so their intervals are wider,
+    # and the unseen next month starts from this month's level rather than the yearly average
+    start = date(2026, 1, 5)
+    rng = np.random.default_rng(5)
+    counts = [int(rng.poisson(5 * 1.15 ** ((start + timedelta(days=i)).month - 1))) for i in range(176)]
+    st, _ = replay(PatternDetector(), events_for(start, counts))
+    rows = forecast(st, date(2026, 6, 29), 14, unit="S01")
+    assert rows[-1].dispersion > rows[0].dispersion
+    assert rows[-1].upper - rows[-1].lower > rows[0].upper - rows[0].lower
+    july = [r.forecast for r in rows if r.day.month == 7]
+    june_level = float(np.mean(counts[-28:]))
+    assert np.mean(july) > 0.9 * june_level
+    assert st["c"]["labour"]["dh"][1] > 0  # far forecasts were scored

@@ -13,21 +13,34 @@ log-linear Poisson model fitted online by *decayed ratio sums*: each effect is
 ``(sum y + c) / (sum mu_without_j + c)`` over the (exponentially down-weighted) days on which
 it was active. Those are the Poisson likelihood equations of a dummy regressor, solved one
 coordinate at a time as days arrive (online iterative proportional fitting); ``c``
-pseudo-events shrink rarely seen effects to 1, so a festival seen once does not swing the
-forecast. It needs ~26 pairs of floats per category (JSON, no matrices) and never diverges,
-which an online gradient step on correlated dummies (intercept + weekday + month) did in a
-first trial. The level has a shorter half-life than the effects, so it follows drift while
-month and festival effects keep a year of memory. The count distribution is a negative
-binomial whose dispersion is learned from one-day-ahead errors (score, then learn), which
-gives the prediction interval; parameter uncertainty is not added (measured coverage of the
-90 % interval on the unit test's synthetic series is within [0.8, 0.97]).
+pseudo-events shrink rarely seen effects to 1 (months: to the mean of the two neighbouring
+months, because seasons change smoothly), so a festival seen once does not swing the
+forecast. The month effects are normalised to an exposure-weighted geometric mean of 1, so
+the intercept is the level of an average month and "normal" - the yardstick of a peak alert -
+is an ordinary day of that weekday at the year's usual level (version 1.0 left the split of
+intercept and month effects to chance: "normal" was the level of whichever month the data
+started in, and every week of a month busier than that one raised a peak alert). It needs
+~70 floats per category (JSON, no matrices) and never diverges, which an online gradient step on correlated dummies
+(intercept + weekday + month) did in a first trial. The level has a shorter half-life than
+the effects, so it follows drift while month and festival effects keep a year of memory.
+The count distribution is a negative binomial whose dispersion is learned from one-day-ahead
+errors (score, then learn), which
+gives the prediction interval for the next day. Further ahead the level and the effects can
+drift before the target day, so the forecast made ``horizon_days`` ago for each closed day is
+scored as well and the dispersion grows linearly with the horizon between the two (measured
+with `bench/bench_forecast.py`: the 90 % interval covers 0.93 of district days at 1, 7 and
+14 days ahead; version 1.0, one-day dispersion only: 0.86 at 14 days).
 
 State (JSON, per key)::
 
     {"v": 1, "d0": first day, "day": current local day,
      "c": {"labour": {"cur": today's count, "lv": highest exceedance level sent today (-1),
                       "ub": today's upper bound or null, "n": days learned,
-                      "L": [sum y, sum mu/L], "e": [[sum y, sum mu_-j], ...], "disp": [A, B]}}}
+                      "b": intercept, "e": [effect per EFFECTS], "y": [decayed count per effect, total],
+                      "r": [recent y, recent base mu], "disp": [A, B] one-day errors,
+                      "fh": [forecast for the day `horizon_days` ahead, by day mod horizon_days],
+                      "dh": [A, B] of those far forecasts' errors}},
+     "x": {calendar combination: decayed days}}
 """
 
 from __future__ import annotations
@@ -58,9 +71,10 @@ EFFECTS: Final[tuple[str, ...]] = (
 _IDX: Final = {name: i for i, name in enumerate(EFFECTS)}
 _EVENT_EFFECTS: Final = frozenset(EFFECTS[19:])
 _MAX_GAP_DAYS: Final = 31
+_MONTHS: Final[tuple[int, ...]] = tuple(range(7, 19))
 _GROUPS: Final[tuple[tuple[int, ...], ...]] = (
     tuple(range(7)),
-    tuple(range(7, 19)),
+    _MONTHS,
     *((j,) for j in range(19, len(EFFECTS))),
 )
 
@@ -105,6 +119,7 @@ class ForecastRow:
     upper: int
     normal: float
     tags: tuple[str, ...] = ()
+    dispersion: float = 0.0  # NB alpha of the day (variance mu + alpha mu^2): lets callers add days up
 
 
 def _active(f: DayFeatures) -> list[int]:
@@ -184,20 +199,39 @@ class _Model:
         return self.base(c, active) * self.corr(c)
 
     def normal(self, c: dict[str, Any], f: DayFeatures) -> float:
-        """An ordinary day of that weekday: intercept x weekday effect x level correction."""
+        """An ordinary day of that weekday in an average month: intercept x weekday x level correction.
+
+        The month effects are normalised to a mean of 1 (`refit`), so this is the year's usual
+        level and a month well above it (summer evenings, the property-fee season) is a peak.
+        """
         return float(c["b"]) * float(c["e"][_IDX[f"wd{f.weekday}"]]) * self.corr(c)
 
-    def alpha(self, c: dict[str, Any]) -> float:
-        a, b = c["disp"]
+    def _moment(self, sums: list[float]) -> float:
+        a, b = sums
         w = self.p.dispersion_prior_weight
         return min(3.0, max(0.0, float((a + self.p.dispersion_prior * w) / (b + w))))
 
-    def bounds(self, c: dict[str, Any], mu: float) -> tuple[int, int]:
+    def alpha(self, c: dict[str, Any], horizon: int = 1) -> float:
+        """NB dispersion of a forecast `horizon` days after the last closed day.
+
+        Day 1 uses the one-day-ahead errors. Further ahead the level and the seasonal effects
+        may drift before the target day, so the errors of the forecasts made `horizon_days`
+        ago are scored too (``dh``) and the dispersion grows linearly in between, as the
+        variance of a random-walk level does; it never shrinks below day 1's.
+        """
+        a1 = self._moment(c["disp"])
+        big = self.p.horizon_days
+        if horizon <= 1 or big <= 1 or "dh" not in c:
+            return a1
+        extra = max(0.0, self._moment(c["dh"]) - a1) * (horizon - 1) / (big - 1)
+        return min(3.0, a1 + extra)
+
+    def bounds(self, c: dict[str, Any], mu: float, horizon: int = 1) -> tuple[int, int]:
         tail = (1.0 - self.p.interval) / 2.0
-        al = self.alpha(c)
+        al = self.alpha(c, horizon)
         return count_ppf(tail, mu, al), count_ppf(1.0 - tail, mu, al)
 
-    def observe(self, c: dict[str, Any], y: int, active: list[int]) -> dict[str, Any]:
+    def observe(self, c: dict[str, Any], y: int, active: list[int], day: int) -> dict[str, Any]:
         """Score-then-learn bookkeeping of one closed day (sums only; `refit` re-solves)."""
         new = dict(c)
         if c["n"] > 0:  # before any history mu is a guess, not a forecast
@@ -207,6 +241,15 @@ class _Model:
             new["disp"] = [a * self.dl + ((y - mu) ** 2 - mu), b * self.dl + mu * mu]
             ry, rm = c["r"]
             new["r"] = [ry * self.dl + y, rm * self.dl + base]
+        ring = c.get("fh")
+        if ring:
+            # the forecast made `horizon_days` ago for this day, scored once, then its slot freed
+            slot = day % len(ring)
+            far = ring[slot]
+            if far is not None:
+                a, b = c.get("dh", [0.0, 0.0])
+                new["dh"] = [a * self.dl + ((y - far) ** 2 - far), b * self.dl + far * far]
+                new["fh"] = [*ring[:slot], None, *ring[slot + 1 :]]
         ys = [v * self.de for v in c["y"]]
         ys[-1] += y
         for j in active:
@@ -233,6 +276,8 @@ class _Model:
         def expected() -> list[float]:
             return [w * b * math.prod(e[t] for t in act) for act, w in combos]
 
+        # exposure (decayed days) per month: the weights of the month normalisation below
+        month_days = [sum(w for act, w in combos if j in act) for j in _MONTHS]
         for _ in range(sweeps):
             m_tot = sum(expected())
             b = b * (total + 0.01) / (m_tot + 0.01)
@@ -244,15 +289,38 @@ class _Model:
                     for t in act:
                         if t in sums:
                             sums[t] += m
+                if group == _MONTHS:
+                    # Seasons change smoothly, so a month is shrunk toward its two neighbours
+                    # (a cyclic random-walk prior) instead of toward "no effect": an unseen month
+                    # then interpolates between the nearest seen ones, and in the first year the
+                    # forecast for next month persists this month's level rather than falling
+                    # back to the average of the months seen so far.
+                    old = list(e)
+                    for i, j in enumerate(group):
+                        prior = math.sqrt(old[group[i - 1]] * old[group[(i + 1) % len(group)]])
+                        e[j] = (ys[j] + k * prior) / (sums[j] / old[j] + k)
+                    continue
                 for j in group:
                     if sums[j] > 0.0 or ys[j] > 0.0:
                         e[j] = (ys[j] + k) / (sums[j] / e[j] + k)
+            # b x month is all the data pins down; fix the split so that the exposure-weighted
+            # geometric mean of the month effects is 1: b is then the level of an average month
+            # and "normal" (b x weekday x level) does not depend on which month came first.
+            if sum(month_days) > 0.0:
+                g = math.exp(
+                    sum(w * math.log(e[j]) for j, w in zip(_MONTHS, month_days, strict=True)) / sum(month_days)
+                )
+                b *= g
+                for j in _MONTHS:
+                    e[j] /= g
         new = dict(c)
         new["b"] = round(b, 8)
         new["e"] = [round(v, 6) for v in e]
         new["y"] = [round(v, 6) for v in ys]
         new["r"] = [round(v, 6) for v in c["r"]]
         new["disp"] = [round(v, 6) for v in c["disp"]]
+        if "dh" in c:
+            new["dh"] = [round(v, 6) for v in c["dh"]]
         return new
 
 
@@ -284,7 +352,7 @@ class PatternDetector:
     True
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(self, params: PatternParams | None = None) -> None:
         self.params = params
@@ -346,8 +414,15 @@ class PatternDetector:
         for cat in sorted(cats):
             c = cats[cat]
             for d in closed:
-                c = self._model.observe(c, c["cur"] if d == first else 0, actives[d])
+                c = self._model.observe(c, c["cur"] if d == first else 0, actives[d], d)
             c = self._model.refit(dict(c, cur=0, lv=-1, ub=None), st["x"])
+            # remember the forecast for `horizon_days` after the last closed day, to score it then
+            ring = list(c.get("fh") or [])
+            if len(ring) != len(ahead):  # first rollover, or horizon_days was changed
+                ring = [None] * len(ahead)
+            ring[(day - 1) % len(ring)] = round(self._model.mu(c, _active(ahead[-1])), 4)
+            c["fh"] = ring
+            c.setdefault("dh", [0.0, 0.0])
             if c["n"] >= self._p.min_history_days:
                 mu_today = self._model.mu(c, _active(ahead[0]))
                 c["ub"] = self._model.bounds(c, mu_today)[1]
@@ -374,7 +449,7 @@ class PatternDetector:
         level = level_for(score, p.score_bands)
         if level is None:
             return None
-        lo, hi = self._model.bounds(c, peak)
+        lo, hi = self._model.bounds(c, peak, i + 1)
         half = (hi - lo) / 2.0
         tags = _tags(f)
         why = f"({'、'.join(tags)})" if tags else ""
@@ -492,13 +567,25 @@ def forecast(
     model = _Model(p)
     rows: list[ForecastRow] = []
     feats = cal.days(start_date, days)
+    # horizon 1 is the state's current day (the day after the last closed one)
+    today = state.get("day")
+    first_h = 1 if today is None else max(1, epoch_day(start_date) - int(today) + 1)
     for cat in sorted(state.get("c", {})):
         c = state["c"][cat]
-        for f in feats:
+        for i, f in enumerate(feats):
             mu = model.mu(c, _active(f))
-            lo, hi = model.bounds(c, mu)
-            rows.append(ForecastRow(unit, cat, f.day, round(mu, 3), lo, hi, round(model.normal(c, f), 3), _tags(f)))
+            lo, hi = model.bounds(c, mu, first_h + i)
+            rows.append(
+                ForecastRow(
+                    unit,
+                    cat,
+                    f.day,
+                    round(mu, 3),
+                    lo,
+                    hi,
+                    round(model.normal(c, f), 3),
+                    _tags(f),
+                    round(model.alpha(c, first_h + i), 6),
+                )
+            )
     return rows
-
-
-_ = epoch_day  # re-exported for callers that turn dates into state days
