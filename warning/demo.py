@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,13 @@ def _end_offsets(bootstrap: str, topics: list[str]) -> dict[Any, int]:
         consumer.close()
 
 
-def _read_from(bootstrap: str, start: dict[Any, int], timeout_s: float, expect: int) -> list[tuple[str, bytes]]:
-    """Records written after `start` offsets, until `expect` are seen or time runs out."""
+def _read_from(
+    bootstrap: str, start: dict[Any, int], timeout_s: float, expect: int, keep: Callable[[str, bytes], bool]
+) -> list[tuple[str, bytes]]:
+    """Records after `start` offsets that `keep` accepts, until `expect` are seen or time runs out.
+
+    The filter matters: a worker may still be working through input an earlier run left behind.
+    """
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000)
@@ -85,12 +90,31 @@ def _read_from(bootstrap: str, start: dict[Any, int], timeout_s: float, expect: 
     try:
         while time.monotonic() < deadline and len(out) < expect:
             for msg in consumer:
-                out.append((msg.topic, msg.value))
+                if keep(msg.topic, msg.value):
+                    out.append((msg.topic, msg.value))
                 if len(out) >= expect:
                     break
     finally:
         consumer.close()
     return out
+
+
+def _is_sample(settings: Settings, catalog: Catalog) -> Callable[[str, bytes], bool]:
+    """Recognise what the shipped samples become: their event ids, or their original bytes."""
+    from warning.core.ingest import Pseudonymiser
+    from warning.samples import derived_samples
+
+    events, dead = derived_samples(catalog, Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()))
+    event_ids = {json.loads(e)["event_id"] for e in events}
+    originals = {json.loads(d)["original_b64"] for d in dead}
+
+    def keep(topic: str, value: bytes) -> bool:
+        data = json.loads(value)
+        if topic == catalog.events.name:
+            return data.get("event_id") in event_ids
+        return data.get("original_b64") in originals
+
+    return keep
 
 
 def publish_samples(settings: Settings, catalog: Catalog) -> int:
@@ -156,7 +180,7 @@ def _simulate(settings: Settings, catalog: Catalog, days: int, rate: float, stop
 
     from warning.simulate.district import District, SimConfig, publish_live
 
-    config = SimConfig(seed=seed, start=date.today() - timedelta(days=days), days=days, streets=9, grids=300, scale=0.5)
+    config = SimConfig(seed=seed, start=date.today() - timedelta(days=days), days=days, streets=9, grids=300, scale=0.3)
     topics = {channel: catalog.specs[role].name for role, channel in INPUT_CHANNELS.items()}
 
     def sleep(seconds: float) -> None:
@@ -171,7 +195,7 @@ def _simulate(settings: Settings, catalog: Catalog, days: int, rate: float, stop
             console.print(f"[bold]simulator[/]: stopped after {pub.sent:,} records")
 
 
-def run(settings: Settings, duration: float, days: int = 45, rate: float = 1500.0) -> None:
+def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0) -> None:
     """The demo itself (see module docstring)."""
     catalog = load_catalog(settings.topics_dir)
     create_topics(settings.kafka_bootstrap, catalog)
@@ -195,7 +219,9 @@ def run(settings: Settings, duration: float, days: int = 45, rate: float = 1500.
         start = _end_offsets(settings.kafka_bootstrap, watch)
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")
-        seen = _read_from(settings.kafka_bootstrap, start, timeout_s=60, expect=sent)
+        seen = _read_from(
+            settings.kafka_bootstrap, start, timeout_s=120, expect=sent, keep=_is_sample(settings, catalog)
+        )
         show_ingest(seen, catalog)
         console.print(f"{len(seen)} of {sent} records accounted for in events + dead-letters")
 
@@ -207,6 +233,7 @@ def run(settings: Settings, duration: float, days: int = 45, rate: float = 1500.
             f"at {rate:.0f} records/s (seed {seed}); live alerts of the district feed follow"
         )
         feed_argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD]
+        feed_argv += ["--group", f"demo-{seed}", "--from-now"]  # this run's alerts, not the feed's history
         feed = subprocess.Popen(feed_argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
         stack.callback(_terminate, feed)
         sim = threading.Thread(target=_simulate, args=(settings, catalog, days, rate, stop, seed), daemon=True)

@@ -83,10 +83,10 @@ def render_entry(fields: dict[str, str]) -> Panel:
     return Panel(Group(head, info, ind), border_style=style, expand=False)
 
 
-async def ensure_group(client: aioredis.Redis, key: str, group: str) -> None:
-    """Create the desk's consumer group (from the start of the feed) unless it exists."""
+async def ensure_group(client: aioredis.Redis, key: str, group: str, from_now: bool = False) -> None:
+    """Create the desk's consumer group unless it exists: from the start of the feed, or from now."""
     try:
-        await client.xgroup_create(key, group, id="0", mkstream=True)
+        await client.xgroup_create(key, group, id="$" if from_now else "0", mkstream=True)
     except rexc.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
@@ -107,9 +107,10 @@ async def follow(
     max_entries: int | None = None,
     timeout: float | None = None,
     once: bool = False,
+    from_now: bool = False,
 ) -> int:
     """Replay own pending entries, then read new ones; XACK each after `show`. Returns count."""
-    await ensure_group(client, key, group)
+    await ensure_group(client, key, group, from_now)
     shown = 0
 
     async def deliver(entries: list[tuple[str, dict[str, str] | None]]) -> bool:
@@ -174,6 +175,7 @@ def register(app: typer.Typer) -> None:
         once: Annotated[bool, typer.Option(help="exit after the first batch")] = False,
         max: Annotated[int | None, typer.Option("--max", help="exit after N entries")] = None,
         timeout: Annotated[float | None, typer.Option(help="exit after S seconds without a new entry")] = None,
+        from_now: Annotated[bool, typer.Option(help="a new desk starts at new alerts, not the feed's history")] = False,
     ) -> None:
         """值班订阅: follow the desk's alert feed (consumer group; pending entries replayed first)."""
         from warning import acl
@@ -208,6 +210,7 @@ def register(app: typer.Typer) -> None:
                     max_entries=max,
                     timeout=timeout,
                     once=once,
+                    from_now=from_now,
                 )
             finally:
                 await client.aclose()
