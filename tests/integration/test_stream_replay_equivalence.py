@@ -49,7 +49,7 @@ def _without_received_at(event: dict[str, Any]) -> dict[str, Any]:
 
 def test_stream_and_replay_emit_the_same_alerts(stack: Settings, tmp_path: Path, unique: str) -> None:
     data = tmp_path / "data"
-    config = SimConfig(seed=11, start=date(2026, 1, 5), days=40, streets=2, grids=40, scale=0.25)
+    config = SimConfig(seed=11, start=date(2026, 1, 5), days=45, streets=2, grids=40, scale=0.2)
     write(District(config), data, stack.topics_dir)
     loaded = thresholds.load().thresholds
     file_events = list(iter_events(data, stack, loaded))
@@ -81,7 +81,7 @@ def test_stream_and_replay_emit_the_same_alerts(stack: Settings, tmp_path: Path,
     assert {e["event_id"]: _without_received_at(e) for e in stream_events} == by_id
 
     # 2. detection: same alerts per detector, in the same order, field for field
-    assert replay_alerts, "the simulated district should raise alerts"
+    assert {a.type for a in replay_alerts} == {"dynamic", "pattern"}, "both warning types must be exercised"
     replayed = _by_detector([json.loads(json.dumps(a.to_dict())) for a in replay_alerts])
     streamed = _by_detector(stream_alerts)
     assert set(streamed) == set(replayed)
