@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from warning.clock import SystemClock
 from warning.core.errors import WarningError
 from warning.core.events import Alert
 from warning.core.lifecycle import (
@@ -30,7 +31,7 @@ from warning.core.lifecycle import (
     UnknownAlertError,
     apply_action,
 )
-from warning.core.ports import Clock, SystemClock
+from warning.core.ports import Clock
 from warning.core.routing import (
     Decision,
     Kind,

@@ -16,9 +16,9 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from warning import acl
+from warning.clock import SystemClock
 from warning.console.app import create_app
 from warning.console.testing import CHROMIUM, chromium_page, make_alert, running_console
-from warning.core.ports import SystemClock
 from warning.delivery import Deliverer
 from warning.metrics import Metrics
 from warning.publish import Publisher

@@ -6,7 +6,7 @@ core knows of them, which is what lets one core run under both shells and under 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from warning.core.events import Alert, Event
@@ -67,14 +67,6 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Current aware datetime."""
         ...
-
-
-class SystemClock:
-    """The real clock; only shells construct it."""
-
-    def now(self) -> datetime:
-        """Current UTC time."""
-        return datetime.now(UTC)
 
 
 class ManualClock:
