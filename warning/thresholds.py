@@ -260,7 +260,11 @@ class PatternSection(_Section):
     peak_ratio: float = Field(default=1.5, gt=1)
     peak_min_excess: float = Field(default=3.0, ge=0)
     peak_max_score_ratio: float = Field(default=4.0, gt=1)
+    peak_min_excess_sd: float = Field(default=2.0, ge=0)
+    episode_cooldown_days: int = Field(default=28, ge=0)
     exceed_min_count: int = Field(default=3, ge=1)
+    exceed_min_ratio: float = Field(default=2.0, ge=1)
+    exceed_consecutive_days: int = Field(default=1, ge=1)
     surprise_scale: float = Field(default=6.0, gt=0)
     score_bands: tuple[_Score, _Score, _Score, _Score] = (0.5, 0.65, 0.8, 0.95)
 
@@ -288,7 +292,11 @@ class PatternSection(_Section):
             peak_ratio=self.peak_ratio,
             peak_min_excess=self.peak_min_excess,
             peak_max_score_ratio=self.peak_max_score_ratio,
+            peak_min_excess_sd=self.peak_min_excess_sd,
+            episode_cooldown_days=self.episode_cooldown_days,
             exceed_min_count=self.exceed_min_count,
+            exceed_min_ratio=self.exceed_min_ratio,
+            exceed_consecutive_days=self.exceed_consecutive_days,
             surprise_scale=self.surprise_scale,
             score_bands=self.score_bands,
             calendar=calendar or CalendarParams(),

@@ -16,6 +16,7 @@ from warning.core.calendar import Calendar
 from warning.core.detectors.pattern import PatternDetector, PatternParams, forecast
 from warning.core.events import Alert, Event, Location
 from warning.core.ports import DetectorState
+from warning.core.taxonomy import LEVELS
 
 TZ = timezone(timedelta(hours=8))
 CAL = Calendar()
@@ -102,6 +103,19 @@ def test_peak_alert_before_spring_festival() -> None:
     assert len({p.alert_id for p in same_week}) == 1
 
 
+def test_one_day_spike_is_not_a_pattern_exceedance() -> None:
+    # a single exploding day is a burst (the dynamic detector's): with exceed_consecutive_days = 2
+    # (thresholds.toml) pattern@1.2 waits for a second one
+    start = date(2026, 3, 2)
+    counts = daily_series(7, start, 45)
+    counts[-1] = 60
+    _, alerts = replay(PatternDetector(PatternParams(exceed_consecutive_days=2)), events_for(start, counts))
+    assert not [a for a in alerts if a.details["kind"] == "exceedance" and a.details["target_date"] >= "2026-04-15"]
+    # with exceed_consecutive_days = 1 (the 1.1 behaviour) the same day alerts
+    _, alerts = replay(PatternDetector(PatternParams(exceed_consecutive_days=1)), events_for(start, counts))
+    assert [a for a in alerts if a.details["kind"] == "exceedance" and a.details["target_date"] == "2026-04-15"]
+
+
 def test_exceedance_alert_during_the_day() -> None:
     start = date(2026, 3, 2)
     counts = daily_series(7, start, 45)
@@ -117,6 +131,29 @@ def test_exceedance_alert_during_the_day() -> None:
     levels = [a.level for a in exceed]
     assert len(levels) == len(set(levels))  # one alert per level reached, upgrades only
     assert "超出预测上限" in exceed[0].title
+
+
+def _peak_alerts(params: PatternParams) -> list[Alert]:
+    # a year with a pre-Spring-Festival labour peak, replayed through the run-up to the next
+    start = date(2024, 12, 1)
+    counts = daily_series(5, start, 445)  # to 2026-02-18; CNY eve 2026 is 02-16
+    _, alerts = replay(PatternDetector(params), events_for(start, counts))
+    return [a for a in alerts if a.details["kind"] == "peak" and a.details["target_date"] >= "2026-01-20"]
+
+
+def test_one_peak_alert_per_seasonal_episode() -> None:
+    peaks = _peak_alerts(PatternParams())
+    assert peaks
+    # every re-forecast of the same elevated period is the same alert (an update at most,
+    # sent only when its level rises), never a new alert per ISO week
+    assert len({a.alert_id for a in peaks}) == 1
+    levels = [LEVELS.index(a.level) for a in peaks]
+    assert levels == sorted(set(levels))
+    assert {a.details["target_week"] for a in peaks} == {peaks[0].details["target_week"]}
+    # without the episode memory (cooldown 0) the targets moving week by week make new alerts
+    loose = _peak_alerts(PatternParams(episode_cooldown_days=0, peak_min_excess_sd=0.0))
+    assert len({a.alert_id for a in loose}) >= len({a.alert_id for a in peaks})
+    assert len(loose) > len(peaks)
 
 
 def test_no_alerts_before_warm_up() -> None:
