@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
+from warning.core.taxonomy import LEVELS, Level
+
 _NORMAL_ABOVE: Final = 50_000.0
 _MAX_TERMS: Final = 200_000
 _TINY: Final = 1e-300
@@ -143,11 +145,10 @@ def nb_cusum_step(s: float, k: float, mu: float, alpha: float, ratio: float) -> 
     return max(0.0, s + llr)
 
 
-def level_for(score: float, bands: tuple[float, float, float, float]) -> str | None:
+def level_for(score: float, bands: tuple[float, float, float, float]) -> Level | None:
     """The level whose band the score reaches (blue, yellow, orange, red), or None below blue."""
-    names = ("blue", "yellow", "orange", "red")
-    level: str | None = None
-    for name, floor in zip(names, bands, strict=True):
+    level: Level | None = None
+    for name, floor in zip(LEVELS, bands, strict=True):
         if score >= floor:
             level = name
     return level

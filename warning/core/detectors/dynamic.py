@@ -640,7 +640,7 @@ class DynamicDetector:
         return Alert(
             alert_id=stable_id("dynamic", subject, str(bucket)),
             type="dynamic",
-            level=level,  # type: ignore[arg-type]  # level_for returns one of LEVELS
+            level=level,
             unit=unit,
             subject=subject,
             title=title,
@@ -808,7 +808,7 @@ class DynamicDetector:
         return Alert(
             alert_id=stable_id("dynamic", key, "rise", str(d)),
             type="dynamic",
-            level=level,  # type: ignore[arg-type]  # one of LEVELS
+            level=level,
             unit=unit,
             subject=key,
             title=f"{place}{category_label(cat)}持续上升:近{cd}天{cy}起,常态约{cm:.1f}起(基于{hist_days:.0f}天历史)",

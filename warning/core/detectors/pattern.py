@@ -523,7 +523,7 @@ class PatternDetector:
         return Alert(
             alert_id=stable_id("pattern", unit, cat, "peak", target),
             type="pattern",
-            level=level,  # type: ignore[arg-type]  # one of LEVELS
+            level=level,
             unit=unit,
             subject=f"{unit}/{cat}",
             title=(
@@ -581,7 +581,7 @@ class PatternDetector:
         return Alert(
             alert_id=stable_id("pattern", unit, cat, "exceed", d.isoformat()),
             type="pattern",
-            level=level,  # type: ignore[arg-type]  # one of LEVELS
+            level=level,
             unit=unit,
             subject=f"{unit}/{cat}",
             title=(
