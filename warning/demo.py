@@ -28,7 +28,7 @@ from warning.core.errors import ServiceUnavailable
 from warning.core.taxonomy import CHANNEL_LABELS, category_label
 from warning.publish import Publisher, read_records
 from warning.settings import Settings
-from warning.topics import INPUT_CHANNELS, Catalog, create_topics, load_catalog
+from warning.topics import INPUT_CHANNELS, Catalog, create_topics, end_offsets, load_catalog
 
 console = Console()
 
@@ -58,18 +58,7 @@ def child(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
         try:
             yield proc
         finally:
-            _terminate(proc, grace_s=30)
-
-
-def _end_offsets(bootstrap: str, topics: list[str]) -> dict[Any, int]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})]
-        return dict(consumer.end_offsets(tps))
-    finally:
-        consumer.close()
+            terminate(proc, grace_s=30)
 
 
 def _read_from(
@@ -216,7 +205,7 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
             f"(login {DEMO_OFFICER} / {DEMO_PASSWORD}, 区级值班)"
         )
 
-        start = _end_offsets(settings.kafka_bootstrap, watch)
+        start = end_offsets(settings.kafka_bootstrap, watch)
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")
         seen = _read_from(
@@ -235,7 +224,7 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
         feed_argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD]
         feed_argv += ["--group", f"demo-{seed}", "--from-now"]  # this run's alerts, not the feed's history
         feed = subprocess.Popen(feed_argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
-        stack.callback(_terminate, feed)
+        stack.callback(terminate, feed)
         sim = threading.Thread(target=_simulate, args=(settings, catalog, days, rate, stop, seed), daemon=True)
         sim.start()
         stack.callback(sim.join, 30)
@@ -247,7 +236,7 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
     console.print("demo stopped cleanly: worker, console, feed and simulator ended")
 
 
-def _terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
+def terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     """SIGTERM, then SIGKILL after `grace_s`: every child ends, cleanly when it can."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

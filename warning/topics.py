@@ -120,3 +120,15 @@ def create_topics(bootstrap: str, catalog: Catalog, timeout_s: float = 30.0) -> 
         return [t.name for t in wanted]
     finally:
         admin.close()
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[Any, int]:
+    """Log-end offset of every partition of `topics` (a position to read from, or a size)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})]
+        return dict(consumer.end_offsets(tps))
+    finally:
+        consumer.close()

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -23,9 +22,9 @@ from typing import Any
 
 from warning.console.testing import free_port
 from warning.core.errors import ServiceUnavailable
-from warning.demo import wait_http
+from warning.demo import terminate, wait_http
 from warning.settings import Settings
-from warning.topics import Catalog, create_topics, load_catalog
+from warning.topics import Catalog, create_topics, end_offsets, load_catalog
 
 WARNING_EXE = str(Path(sys.executable).with_name("warning"))
 
@@ -97,14 +96,12 @@ class Engine:
             raise ServiceUnavailable(f"{exc}\n{self.log_tail()}") from None
 
     def stop(self, hard: bool = False) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
+        if hard:  # a crash: no shutdown, no commit, no leave-group
             self.proc.kill()
             self.proc.wait()
+        terminate(self.proc, grace_s=40)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as r:
@@ -157,14 +154,7 @@ def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 60
 
 def topic_size(bootstrap: str, topic: str) -> int:
     """Messages in a topic (sum of end offsets), without reading them."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
+    return sum(end_offsets(bootstrap, [topic]).values())
 
 
 def jsons(values: list[bytes]) -> list[dict[str, Any]]:
