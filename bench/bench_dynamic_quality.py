@@ -2,7 +2,7 @@
 
 Simulates a district (or reuses one), replays it through the dynamic detector *alone* (built
 from the thresholds file in force, exactly as `warning replay` builds it), and scores the
-dynamic alerts against the dynamic truth with `warning.evaluate`'s matching rule and its
+dynamic alerts against the dynamic truth with `warning.analysis.evaluate`'s matching rule and its
 alert collapsing by ``alert_id``. Prints recall, median/p90 detection delay, false alerts per
 street per week and precision, plus where the false alerts come from (indicator family, level,
 grid vs street series) and which rule found each burst first, and writes
@@ -30,11 +30,11 @@ from typing import Any
 
 from warning import settings as settings_mod
 from warning import thresholds as thresholds_mod
+from warning.analysis.evaluate import Truth, collapse, evaluate, period, read_truth
+from warning.analysis.replay import iter_alerts, iter_events
 from warning.core import units
 from warning.core.detectors.dynamic import DynamicDetector
 from warning.core.events import Alert
-from warning.evaluate import Truth, collapse, evaluate, period, read_truth
-from warning.replay import iter_alerts, iter_events
 from warning.simulate.district import District, SimConfig, write
 
 HERE = Path(__file__).resolve().parent

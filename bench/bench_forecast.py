@@ -2,12 +2,12 @@
 
 Replays the input files in event-time order through the street and district `PatternDetector`s
 (thresholds in force), takes each key's pure ``forecast`` at its day rollover for 1..14 days
-ahead (`warning.evaluate.rolling_forecasts`), and scores the forecasts against the actual daily
+ahead (`warning.analysis.evaluate.rolling_forecasts`), and scores the forecasts against the actual daily
 counts and a weekly seasonal-naive baseline: MAE, MASE, MAPE, interval coverage per horizon
 (1, 7, 14 days and all) and on weekly sums, for street x category, district x category and the
 district total. It also reports the peak-week hit rate on the injected seasonal peaks
 (truth.jsonl type "pattern") and the pattern alerts' precision/recall/load from
-`warning.evaluate.evaluate` (pattern metrics depend only on pattern alerts, so the dynamic
+`warning.analysis.evaluate.evaluate` (pattern metrics depend only on pattern alerts, so the dynamic
 detector is not replayed). Prints a table and writes bench/results/forecast.json. Benchmarks
 print; they never assert.
 
@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from warning import replay, thresholds
 from warning import settings as settings_mod
-from warning.core.detectors.pattern import PatternDetector
-from warning.evaluate import (
+from warning import thresholds
+from warning.analysis import replay
+from warning.analysis.evaluate import (
     evaluate,
     forecast_metrics,
     peak_week_hits,
@@ -37,6 +37,7 @@ from warning.evaluate import (
     read_truth,
     rolling_forecasts,
 )
+from warning.core.detectors.pattern import PatternDetector
 
 RESULTS = Path(__file__).parent / "results" / "forecast.json"
 

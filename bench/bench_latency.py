@@ -32,12 +32,12 @@ from typing import Any
 
 import redis
 
-from warning import stack as stack_mod
 from warning.core.events import stable_id
 from warning.core.taxonomy import Channel
-from warning.publish import Publisher
+from warning.devtools import stack as stack_mod
+from warning.devtools.harness import Engine, topic_size
 from warning.settings import Settings
-from warning.stream.harness import Engine, topic_size
+from warning.stream.publish import Publisher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_DB = 14

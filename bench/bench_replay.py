@@ -22,8 +22,8 @@ from typing import Any
 
 from warning import settings as settings_mod
 from warning import thresholds as thresholds_mod
+from warning.analysis.replay import Summary, iter_events, replay
 from warning.pipeline import build_detectors
-from warning.replay import Summary, iter_events, replay
 from warning.simulate.district import District, SimConfig, write
 
 HERE = Path(__file__).resolve().parent

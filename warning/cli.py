@@ -61,7 +61,8 @@ def topics_schemas(
     check: Annotated[bool, typer.Option(help="exit 1 if the stored schemas differ from the code")] = False,
 ) -> None:
     """Write (or check) the value schemas in topics/schemas from the code."""
-    from warning import samples, topics
+    from warning import topics
+    from warning.devtools import samples
 
     catalog = topics.load_catalog(settings_mod.load().topics_dir)
     stale = []
@@ -88,7 +89,7 @@ def publish(
     from rich.progress import Progress
 
     from warning import topics
-    from warning.publish import Publisher, count_lines, read_records
+    from warning.stream.publish import Publisher, count_lines, read_records
 
     cfg = settings_mod.load()
     spec = topics.load_catalog(cfg.topics_dir).by_name(topic)
@@ -118,8 +119,8 @@ def demo(
     duration: Annotated[float, typer.Option(help="seconds to run; 0 runs until Ctrl-C")] = 0,
 ) -> None:
     """Run the engine on the shipped samples and a simulated district, showing the flow live."""
-    from warning import demo as demo_mod
     from warning import logs
+    from warning.devtools import demo as demo_mod
 
     cfg = settings_mod.load()
     logs.configure(cfg.log_level, cfg.log_json)
@@ -132,15 +133,15 @@ def _register_commands() -> None:
     import importlib
 
     for module in (
-        "warning.acl",
-        "warning.console",
-        "warning.evaluate",
-        "warning.feed",
-        "warning.forecast",
-        "warning.replay",
-        "warning.scoring",
+        "warning.delivery.acl",
+        "warning.desk.console",
+        "warning.analysis.evaluate",
+        "warning.desk.feed",
+        "warning.analysis.forecast",
+        "warning.analysis.replay",
+        "warning.analysis.scoring",
         "warning.simulate.cli",
-        "warning.stack",
+        "warning.devtools.stack",
     ):
         importlib.import_module(module).register(app)
 

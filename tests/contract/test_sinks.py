@@ -17,12 +17,12 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from warning import settings as settings_mod
-from warning.console.testing import T0, make_alert
 from warning.core.lifecycle import AlertRecord, AuditEntry, InvalidTransitionError, UnknownAlertError
 from warning.core.ports import ManualClock
 from warning.core.routing import ALL_FEED, Decision, RoutingRules, Write, decide
 from warning.core.taxonomy import LEVELS
-from warning.delivery import Backoff, Deliverer, OutOfScopeError
+from warning.delivery.router import Backoff, Deliverer, OutOfScopeError
+from warning.devtools.testing import T0, make_alert
 from warning.metrics import Metrics
 from warning.sinks.base import AlertStore
 from warning.sinks.memory import MemoryAlertSink

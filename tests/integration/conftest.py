@@ -1,7 +1,7 @@
 """Fixtures for integration tests: the real local Kafka broker and redis-server (never mocks).
 
 `make test` starts the stack before pytest and stops it after; the `stack` fixture calls the
-idempotent `warning.stack.up` anyway, so a bare `pytest tests/integration` works too (the
+idempotent `warning.devtools.stack.up` anyway, so a bare `pytest tests/integration` works too (the
 first run starts the services, later runs find them healthy in well under a second).
 
 When the stack cannot be started the tests are skipped with the reason, except in CI
@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from warning import settings as settings_mod
-from warning import stack as stack_mod
 from warning.core.errors import ServiceUnavailable
+from warning.devtools import stack as stack_mod
 from warning.settings import Settings
 
 

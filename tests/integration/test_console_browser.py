@@ -1,7 +1,7 @@
 """The web console in real headless Chromium: an alert delivered to Redis appears live and is acked.
 
 Needs Debian's chromium (`deploy/local/install-browser.sh`); Playwright drives the system
-binary, never a downloaded one. The helpers (`warning.console.testing`) are shared with the
+binary, never a downloaded one. The helpers (`warning.devtools.testing`) are shared with the
 Kafka → page test of the stream shell.
 """
 
@@ -16,12 +16,12 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from warning import acl
-from warning.console.app import create_app
-from warning.console.testing import CHROMIUM, T0, chromium_page, make_alert, running_console
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
-from warning.delivery import Backoff, Deliverer
+from warning.delivery import acl
+from warning.delivery.router import Backoff, Deliverer
+from warning.desk.console.app import create_app
+from warning.devtools.testing import CHROMIUM, T0, chromium_page, make_alert, running_console
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink

@@ -22,12 +22,12 @@ from prometheus_client import CollectorRegistry
 from redis import exceptions as rexc
 from typer.testing import CliRunner
 
-from warning import acl
-from warning.console.testing import T0, free_port, make_alert
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
-from warning.delivery import Backoff, Deliverer
-from warning.feed import follow
+from warning.delivery import acl
+from warning.delivery.router import Backoff, Deliverer
+from warning.desk.feed import follow
+from warning.devtools.testing import T0, free_port, make_alert
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink

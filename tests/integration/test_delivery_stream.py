@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import redis
 
-from warning.console.testing import T0, make_alert
 from warning.core.events import Alert
-from warning.publish import Publisher
+from warning.devtools.harness import running_engine
+from warning.devtools.testing import T0, make_alert
 from warning.settings import Settings
-from warning.stream.harness import running_engine
+from warning.stream.publish import Publisher
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from warning.publish import Publisher
+from warning.devtools.harness import jsons, read_topic, running_engine, topic_size
 from warning.settings import Settings
-from warning.stream.harness import jsons, read_topic, running_engine, topic_size
+from warning.stream.publish import Publisher
 
 pytestmark = pytest.mark.integration
 

@@ -15,16 +15,16 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from warning import acl
-from warning.clock import SystemClock
-from warning.console.app import create_app
-from warning.console.testing import CHROMIUM, chromium_page, make_alert, running_console
-from warning.delivery import Deliverer
+from warning.delivery import acl
+from warning.delivery.clock import SystemClock
+from warning.delivery.router import Deliverer
+from warning.desk.console.app import create_app
+from warning.devtools.harness import running_engine
+from warning.devtools.testing import CHROMIUM, chromium_page, make_alert, running_console
 from warning.metrics import Metrics
-from warning.publish import Publisher
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
-from warning.stream.harness import running_engine
+from warning.stream.publish import Publisher
 from warning.thresholds import load, routing_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

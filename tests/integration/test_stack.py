@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from warning import stack as stack_mod
+from warning.devtools import stack as stack_mod
 from warning.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 
 from warning import thresholds
+from warning.analysis.replay import input_files, iter_events, run
 from warning.core.events import Event
+from warning.devtools.harness import jsons, read_topic, running_engine
 from warning.pipeline import build_detectors
-from warning.publish import Publisher, read_records
-from warning.replay import input_files, iter_events, run
 from warning.settings import Settings
 from warning.simulate.district import District, SimConfig, write
-from warning.stream.harness import jsons, read_topic, running_engine
+from warning.stream.publish import Publisher, read_records
 
 pytestmark = pytest.mark.integration
 

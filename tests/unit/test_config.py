@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from warning import samples, thresholds
+from warning import thresholds
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import Pseudonymiser
+from warning.devtools import samples
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.topics import ROLES, load_catalog

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from warning import acl
-from warning.console.testing import T0
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ports import ManualClock
-from warning.delivery import build_deliverer
+from warning.delivery import acl
+from warning.delivery.router import build_deliverer
+from warning.devtools.testing import T0
 from warning.settings import Settings
 from warning.sinks import open_sink
 from warning.sinks.base import DEFAULT_PREFIX, Pending
@@ -76,9 +76,9 @@ async def test_memory_sink_expires_marks_on_the_deliverers_clock() -> None:
 
 
 async def test_memory_marks_are_pruned_once_expired() -> None:
-    from warning.console.testing import make_alert
     from warning.core.routing import RoutingRules, occurrence_id
-    from warning.delivery import Deliverer
+    from warning.delivery.router import Deliverer
+    from warning.devtools.testing import make_alert
 
     clock = ManualClock(T0)
     sink = MemoryAlertSink(occurrence_ttl=60, clock=clock)

@@ -15,9 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from warning.core.events import Alert, Indicator, stable_id
-from warning.core.taxonomy import AlertType, Level
-from warning.evaluate import (
+from warning.analysis.evaluate import (
     ForecastPoint,
     ForecastRun,
     Truth,
@@ -35,6 +33,8 @@ from warning.evaluate import (
     use_cjk_font,
     write_report,
 )
+from warning.core.events import Alert, Indicator, stable_id
+from warning.core.taxonomy import AlertType, Level
 
 T0 = datetime.fromisoformat("2026-03-01T10:00:00+08:00")
 

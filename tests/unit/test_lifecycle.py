@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from warning.console.testing import T0, make_alert
 from warning.core.errors import WarningError
 from warning.core.lifecycle import (
     STATES,
@@ -19,6 +18,7 @@ from warning.core.lifecycle import (
     apply_action,
 )
 from warning.core.routing import RoutingRules, decide
+from warning.devtools.testing import T0, make_alert
 
 AT = T0 + timedelta(minutes=30)
 

@@ -194,7 +194,7 @@ def test_doctests() -> None:
 
 
 def test_forecast_shell_builds_rows_and_plot(tmp_path: Path) -> None:
-    from warning.forecast import build_states, forecast_rows, plot
+    from warning.analysis.forecast import build_states, forecast_rows, plot
 
     start = date(2026, 3, 2)
     ev = sorted(events_for(start, [4] * 35) + events_for(start, [2] * 35, street="S02"), key=lambda e: e.occurred_at)

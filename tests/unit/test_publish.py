@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from warning.publish import count_lines, read_records
+from warning.stream.publish import count_lines, read_records
 
 
 def test_jsonl_lines_are_sent_as_is_even_when_broken(tmp_path: Path) -> None:

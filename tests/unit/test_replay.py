@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from warning import thresholds as thresholds_mod
+from warning.analysis.replay import EPOCH, iter_events, replay, run
 from warning.core.events import Alert, Event, Indicator, stable_id
 from warning.core.ingest import DeadLetter
 from warning.core.ports import Detector, DetectorState
-from warning.replay import EPOCH, iter_events, replay, run
 from warning.settings import Settings
 from warning.simulate.district import District, SimConfig, write
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warning import thresholds
-from warning.console.testing import T0, make_alert
 from warning.core.lifecycle import AlertRecord
 from warning.core.routing import (
     ALL_FEED,
@@ -23,6 +22,7 @@ from warning.core.routing import (
     route,
 )
 from warning.core.taxonomy import LEVELS, Level
+from warning.devtools.testing import T0, make_alert
 
 RULES = RoutingRules()
 NOW = T0 + timedelta(seconds=2)

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from warning.analysis.scoring import score_file, score_rows
 from warning.cli import app
 from warning.core.detectors.baselines import SeriesParams
-from warning.scoring import score_file, score_rows
 
 PARAMS = SeriesParams(min_history=5)
 

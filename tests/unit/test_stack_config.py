@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from warning import stack as stack_mod
 from warning.core.errors import ServiceUnavailable
+from warning.devtools import stack as stack_mod
 from warning.settings import Settings
 
 

@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
                 f"in {secs:.1f} s -> {out}"
             )
             return
-        from warning.publish import Publisher
+        from warning.stream.publish import Publisher
 
         topics = {c: n.removesuffix(".jsonl") for c, n in file_names(cfg.topics_dir).items()}
         console.print(

@@ -213,7 +213,7 @@ def write(district: District, out: Path, topics_dir: Path) -> dict[str, Any]:
 
 
 class Sender(Protocol):
-    """The part of `warning.publish.Publisher` live mode uses."""
+    """The part of `warning.stream.publish.Publisher` live mode uses."""
 
     def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
         """Queue one record."""

@@ -14,7 +14,7 @@ Key scheme (prefix ``warning:`` by default; tests use their own prefix):
 ``warning:idx:due``                sorted set of unacknowledged alerts scored by ack deadline
 ``warning:occ:<occurrence>``       marker of an applied alert message (expires)
 ``warning:audit``                  append-only audit stream (never trimmed by default)
-``warning:officers``               hash officer login -> unit scope (`warning.acl`)
+``warning:officers``               hash officer login -> unit scope (`warning.delivery.acl`)
 =================================  ========================================================
 
 The prefix is ``WARNING_REDIS_PREFIX`` (`warning.settings.Settings.redis_prefix`), so two
@@ -160,7 +160,7 @@ class AlertStore(abc.ABC):
 
     @abc.abstractmethod
     async def officer_unit(self, name: str) -> str | None:
-        """The unit scope registered for an officer login (`warning.acl`), or None."""
+        """The unit scope registered for an officer login (`warning.delivery.acl`), or None."""
 
     @abc.abstractmethod
     async def set_officer_unit(self, name: str, unit: str) -> None:

@@ -16,10 +16,10 @@ import itertools
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from warning.clock import SystemClock
 from warning.core.lifecycle import AlertRecord, AuditEntry
 from warning.core.ports import Clock
 from warning.core.routing import ApplyResult, Write
+from warning.delivery.clock import SystemClock
 from warning.sinks.base import (
     PENDING_STATE_INDEXES,
     AlertStore,

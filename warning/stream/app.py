@@ -306,7 +306,7 @@ def run_worker(settings: Settings, deliver: bool = True) -> None:
 
 def _deliverer_factory(settings: Settings) -> Callable[[Runtime], Any] | None:
     try:
-        from warning.delivery import build_deliverer
+        from warning.delivery.router import build_deliverer
     except ImportError:
         return None
     return lambda runtime: build_deliverer(settings, runtime.reloader, runtime.metrics)

@@ -26,8 +26,8 @@ from rich.table import Table
 
 from warning.core.errors import ServiceUnavailable
 from warning.core.taxonomy import CHANNEL_LABELS, category_label
-from warning.publish import Publisher, read_records
 from warning.settings import Settings
+from warning.stream.publish import Publisher, read_records
 from warning.topics import INPUT_CHANNELS, Catalog, create_topics, end_offsets, load_catalog
 
 console = Console()
@@ -91,7 +91,7 @@ def _read_from(
 def _is_sample(settings: Settings, catalog: Catalog) -> Callable[[str, bytes], bool]:
     """Recognise what the shipped samples become: their event ids, or their original bytes."""
     from warning.core.ingest import Pseudonymiser
-    from warning.samples import derived_samples
+    from warning.devtools.samples import derived_samples
 
     events, dead = derived_samples(catalog, Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()))
     event_ids = {json.loads(e)["event_id"] for e in events}
@@ -151,7 +151,7 @@ def _provision_officer(settings: Settings) -> None:
 
     import redis.asyncio as aioredis
 
-    from warning import acl
+    from warning.delivery import acl
 
     async def go() -> None:
         client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)

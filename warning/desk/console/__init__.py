@@ -1,4 +1,4 @@
-"""Duty officers' web console (aiohttp + server-sent events); see `warning.console.app`."""
+"""Duty officers' web console (aiohttp + server-sent events); see `warning.desk.console.app`."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ def register(app: typer.Typer) -> None:
 
         from aiohttp import web
 
-        from warning import acl, logs
+        from warning import logs
         from warning import settings as settings_mod
-        from warning.console.app import create_app
-        from warning.delivery import build_deliverer
+        from warning.delivery import acl
+        from warning.delivery.router import build_deliverer
+        from warning.desk.console.app import create_app
         from warning.metrics import Metrics
         from warning.thresholds import Reloader
 

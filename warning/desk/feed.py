@@ -14,14 +14,14 @@ A new group starts at the beginning of the retained feed (``0``), so alerts deli
 a desk first subscribed are not missed. ``XACK`` acknowledges *receipt*; taking the case
 (签收) is ``warning ack``, which changes the alert's lifecycle state and is audited.
 
-With ``--user/--password`` the feed is read as the officer's Redis ACL user (`warning.acl`),
+With ``--user/--password`` the feed is read as the officer's Redis ACL user (`warning.delivery.acl`),
 which can read only its unit's feeds and those below; without them the engine's own
 connection (``WARNING_REDIS_URL``) is used, which suits the operator's terminal and tests.
 
 ``warning ack`` / ``warning resolve`` change state through the engine's connection (officer
 users cannot write alert hashes, by design), so with ``--user`` the officer is authenticated
 here instead: the password is checked against the officer's Redis ACL user
-(`warning.acl.verify_password`), the unit scope is read from the officers table, an alert
+(`warning.delivery.acl.verify_password`), the unit scope is read from the officers table, an alert
 outside that scope is refused (exit 2), and the audit records the login. Without ``--user``
 (the operator's terminal) the audit records ``--by`` as given.
 
@@ -148,7 +148,7 @@ async def follow(
 # --- commands ------------------------------------------------------------------------------
 def _deliverer(cfg: Any = None) -> Any:
     from warning import settings as settings_mod
-    from warning.delivery import build_deliverer
+    from warning.delivery.router import build_deliverer
     from warning.thresholds import Reloader
 
     cfg = cfg or settings_mod.load()
@@ -178,8 +178,8 @@ def register(app: typer.Typer) -> None:
         from_now: Annotated[bool, typer.Option(help="a new desk starts at new alerts, not the feed's history")] = False,
     ) -> None:
         """值班订阅: follow the desk's alert feed (consumer group; pending entries replayed first)."""
-        from warning import acl
         from warning import settings as settings_mod
+        from warning.delivery import acl
 
         cfg = settings_mod.load()
         try:
@@ -236,8 +236,8 @@ def register(app: typer.Typer) -> None:
         user: str | None = None,
         password: str | None = None,
     ) -> None:
-        from warning import acl
         from warning import settings as settings_mod
+        from warning.delivery import acl
 
         if user is None and not by:
             _fail(ValueError("需要 --by 姓名 或 --user 登录名 / give --by NAME (operator) or --user LOGIN (officer)"))

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from warning.clock import SystemClock
 from warning.core.errors import WarningError
 from warning.core.events import Alert
 from warning.core.lifecycle import (
@@ -42,6 +41,7 @@ from warning.core.routing import (
     in_scope,
     occurrence_id,
 )
+from warning.delivery.clock import SystemClock
 from warning.sinks.base import AlertStore, Pending, SinkUnavailableError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from warning.settings import Settings
     from warning.thresholds import Reloader
 
-log = logging.getLogger("warning.delivery")
+log = logging.getLogger("warning.delivery.router")
 T = TypeVar("T")
 
 

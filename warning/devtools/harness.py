@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warning.console.testing import free_port
 from warning.core.errors import ServiceUnavailable
-from warning.demo import terminate, wait_http
+from warning.devtools.demo import terminate, wait_http
+from warning.devtools.testing import free_port
 from warning.settings import Settings
 from warning.topics import Catalog, create_topics, end_offsets, load_catalog
 

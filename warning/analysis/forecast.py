@@ -1,6 +1,6 @@
 """``warning forecast``: replay input files through the pattern detectors and print forecasts.
 
-The state is built exactly as the shells build it (`warning.replay.iter_events` ingests each
+The state is built exactly as the shells build it (`warning.analysis.replay.iter_events` ingests each
 line and merges the channels in event-time order; every event updates the per-street and the
 district-wide `PatternDetector` with ``now = occurred_at``), then the pure
 `warning.core.detectors.pattern.forecast` turns each key's state into rows. Forecasts start
@@ -90,8 +90,9 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from warning import replay, thresholds
         from warning import settings as settings_mod
+        from warning import thresholds
+        from warning.analysis import replay
 
         cfg = settings_mod.load()
         th = thresholds.load(cfg.thresholds_file).thresholds

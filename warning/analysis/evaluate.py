@@ -1112,7 +1112,7 @@ def write_report(
     md += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     md += [
         "",
-        "Matching rule: see `warning/evaluate.py` (type, time window with slack/grace, unit and category; "
+        "Matching rule: see `warning/analysis/evaluate.py` (type, time window with slack/grace, unit and category; "
         "evidence or case_ref for case and relational).",
         "",
     ]
@@ -1231,8 +1231,8 @@ def register(app: typer.Typer) -> None:
         names = list(file_names(cfg.topics_dir).values())
         run: ForecastRun | None = None
         if data is not None and forecast:
-            from warning import replay
             from warning import thresholds as thresholds_mod
+            from warning.analysis import replay
 
             th = thresholds_mod.load(cfg.thresholds_file).thresholds
             cal = th.calendar.params()

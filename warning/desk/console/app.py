@@ -3,7 +3,7 @@
 For an internal network only (政务内网): it speaks plain HTTP and is meant to sit behind the
 network's own TLS-terminating proxy. Security model:
 
-* **Login** checks the name and password against the officer's Redis ACL user (`warning.acl`)
+* **Login** checks the name and password against the officer's Redis ACL user (`warning.delivery.acl`)
   — one credential for the CLI feed and the console — and takes the officer's unit scope from
   the officers table written by ``warning acl add-user``.
 * **Session**: an HMAC-SHA256-signed cookie (name, unit, expiry), ``HttpOnly``,
@@ -42,7 +42,7 @@ from warning.core.lifecycle import (
 )
 from warning.core.routing import ALL_FEED, KIND_LABELS, feed_in_scope, in_scope, redacted
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
-from warning.delivery import Deliverer, OutOfScopeError
+from warning.delivery.router import Deliverer, OutOfScopeError
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "warning_session"

@@ -1,0 +1,1 @@
+"""Analysis tools over files: replay (the embedded shell), evaluate, forecast, score-series."""

@@ -1,0 +1,1 @@
+"""The duty desk: what officers use (terminal feed, web console, reports)."""

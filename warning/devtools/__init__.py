@@ -1,0 +1,1 @@
+"""Developer tooling: the local no-Docker stack, the demo, test and benchmark harnesses."""
