@@ -9,6 +9,7 @@ module: shells turn sections into the typed parameter objects detectors take.
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -420,3 +421,62 @@ class Reloader:
         changed = loaded.digest != self.current.digest
         self.current = loaded
         return changed
+
+# --- comparing two configs: `warning config show --diff` and the reload log line ---
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """One setting that differs: its dotted key and both values as text ("unset" when absent)."""
+
+    key: str
+    before: str
+    after: str
+
+
+def flatten(t: Thresholds) -> dict[str, Any]:
+    """Every setting under its dotted key (``dynamic.min_count``), defaults filled in.
+
+    Tables of named entries (keywords, departments, suppression windows) are walked into, so a
+    diff names the entry that changed; lists such as score bands stay one value.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            out[prefix] = value
+
+    walk("", t.model_dump(mode="json"))
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def changes(old: Thresholds, new: Thresholds) -> list[KeyChange]:
+    """The settings that differ between two configs, in file order (``old``'s, then new keys)."""
+    a, b = flatten(old), flatten(new)
+    keys = [*a, *(k for k in b if k not in a)]
+    return [
+        KeyChange(k, _text(a[k]) if k in a else "unset", _text(b[k]) if k in b else "unset")
+        for k in keys
+        if a.get(k, ...) != b.get(k, ...)
+    ]
+
+
+def diff_summary(old: Thresholds, new: Thresholds, limit: int = 8) -> str:
+    """One log line naming what a reload changed: ``2 keys changed: dynamic.min_count 3→4, ...``.
+
+    An operator reading the log after an alert flood needs to see which edit preceded it; more
+    than `limit` changes are counted, not listed, so the line stays one line.
+    """
+    diff = changes(old, new)
+    if not diff:
+        return "no keys changed"
+    shown = ", ".join(f"{c.key} {c.before}→{c.after}" for c in diff[:limit])
+    more = f", and {len(diff) - limit} more" if len(diff) > limit else ""
+    return f"{len(diff)} key{'s' if len(diff) != 1 else ''} changed: {shown}{more}"
