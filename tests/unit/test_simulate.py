@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -366,3 +367,268 @@ def test_channel_volumes_differ() -> None:
         r.channel for r in District(SimConfig(seed=4, days=7, streets=9, grids=30, scale=0.1)).records()
     )
     assert counts["hotline"] > counts["grid"] > counts["petition"] > 0
+
+
+# ---- honest data (issue 10): no shared code or lists with the detectors, no tells ---------------
+
+SIMULATE_DIR = REPO / "warning" / "simulate"
+FORBIDDEN = ("warning.core.detectors", "warning.thresholds", "warning.pipeline")
+
+
+def _simulator_modules() -> list[Path]:
+    return sorted(SIMULATE_DIR.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", _simulator_modules(), ids=lambda p: p.name)
+def test_simulator_imports_nothing_from_detectors_thresholds_or_pipeline(path: Path) -> None:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: relative import"
+            base = node.module or ""
+            imported += [base, *(f"{base}.{a.name}" for a in node.names)]
+    bad = [m for m in imported if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+    assert not bad, f"{path.name} imports {bad}"
+
+
+def _keyword_lists() -> list[list[str]]:
+    import tomllib
+
+    from warning.core.detectors.dynamic import DEFAULT_KEYWORDS
+
+    shipped = tomllib.loads((REPO / "warning" / "thresholds.toml").read_text(encoding="utf-8"))
+    return [list(shipped["dynamic"]["keywords"]), [k for k, _ in DEFAULT_KEYWORDS]]
+
+
+def test_no_detector_keyword_list_is_copied_into_the_simulator() -> None:
+    import ast
+
+    lists = _keyword_lists()
+    for path in _simulator_modules():
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict):
+                elements = node.keys if isinstance(node, ast.Dict) else node.elts
+                strings = {e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                for words in lists:
+                    # a literal holding half the rule's words is a copy of the list, not natural vocabulary
+                    assert len(strings & set(words)) < len(words) / 2, f"{path.name}:{node.lineno} copies {words}"
+        for words in lists:
+            assert "、".join(words) not in source and ", ".join(f'"{w}"' for w in words) not in source
+
+
+def test_calendar_periods_are_shifted_per_seed_and_documented(tmp_path: Path) -> None:
+    import tomllib
+
+    shipped = tomllib.loads((REPO / "warning" / "thresholds.toml").read_text(encoding="utf-8"))
+    season = shipped["calendar"]["fishing_seasons"][0]
+    shipped_span = (season["start"], season["end"])
+    seen = set()
+    for seed in range(1, 6):
+        d = District(SimConfig(seed=seed, days=1, streets=9, grids=30, scale=0.01, incidents=0))
+        assert d.calendar.fishing_season != shipped_span
+        assert d.calendar.campaigns != cal_mod.NOMINAL_CAMPAIGNS
+        offsets = d.calendar_shifts["fishing_season"]["offset_days"] + d.calendar_shifts["campaigns"]["offset_days"]
+        assert all(5 <= abs(k) <= 21 for k in offsets)
+        seen.add(d.calendar.fishing_season)
+    assert len(seen) > 1
+    given = District(SimConfig(seed=1, days=1, grids=30, streets=9, scale=0.01, fishing_season=("08-01", "01-10")))
+    assert given.calendar.fishing_season == ("08-01", "01-10") and "given" in given.calendar_shifts["fishing_season"]
+    assert given.calendar.in_fishing_season(date(2027, 1, 5)) and not given.calendar.in_fishing_season(date(2027, 3, 1))
+
+
+# Tokens of a record that are not its identity, time or people: field names, categorical values,
+# due-date offsets, and the clauses of its free text with numbers and the fillers (who, where)
+# replaced, so a token is a phrase template a learner could key on.
+_CLAUSE = re.compile(r"[，。；：、,;:]")
+
+
+def _filler_pattern() -> re.Pattern[str]:
+    from warning.simulate import vocabulary as vocab
+
+    words = {w for ws in vocab.ACTOR.values() for w in ws} | {w for ws in vocab.PLACE.values() for w in ws}
+    words |= set(vocab.DEFAULT_PLACE)
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def _tokens(rec: dict[str, Any], channel: str, filler: re.Pattern[str]) -> set[tuple[Any, ...]]:
+    skip = {"report_id", "ticket_no", "case_no", "occurred_at", "location", "parties", "worker_id", "headcount"}
+    out: set[tuple[Any, ...]] = {(channel, "keys", tuple(sorted(rec)))}
+    t0 = datetime.fromisoformat(rec["occurred_at"])
+    for key, value in rec.items():
+        if key in skip:
+            continue
+        if key in ("text", "demand"):
+            text = filler.sub("@", re.sub(r"\d+", "#", value))
+            out |= {("clause", c) for c in _CLAUSE.split(text) if c}
+        elif key in ("due_at", "deadline"):
+            out.add((channel, key, (datetime.fromisoformat(value) - t0).total_seconds()))
+        elif isinstance(value, list):
+            out |= {(channel, key, v) for v in value}
+        else:
+            out.add((channel, key, value))
+    out |= {(channel, "party", p["role"], tuple(sorted(p))) for p in rec["parties"]}
+    return out
+
+
+@pytest.fixture(scope="module")
+def month_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("month")
+    write(
+        District(SimConfig(seed=3, start=date(2026, 3, 2), days=30, difficulty="realistic")), out, Settings().topics_dir
+    )
+    return out
+
+
+Tagged = list[tuple[Channel, dict[str, Any]]]
+
+
+def _split(out: Path, types: tuple[str, ...]) -> tuple[Tagged, Tagged]:
+    """(background records, records of incidents of `types`), each with its channel."""
+    truth = [json.loads(line) for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    injected = {r: t["type"] for t in truth for r in t["source_refs"]}
+    id_field = {"grid": "report_id", "hotline": "ticket_no", "petition": "case_no"}
+    background: Tagged = []
+    incident: Tagged = []
+    for channel, recs in _records(out).items():
+        for r in recs:
+            typ = injected.get(r[id_field[channel]])
+            if typ is None:
+                background.append((channel, r))
+            elif typ in types:
+                incident.append((channel, r))
+    return background, incident
+
+
+def test_no_token_flag_or_field_marks_an_injected_record(month_run: Path) -> None:
+    background, incident = _split(month_run, ("dynamic", "pattern"))
+    filler = _filler_pattern()
+    seen: set[tuple[Any, ...]] = set()
+    for channel, r in background:
+        seen |= _tokens(r, channel, filler)
+    tells: Counter[tuple[Any, ...]] = Counter()
+    for channel, r in incident:
+        tells.update(_tokens(r, channel, filler) - seen)
+    assert len(incident) > 100
+    assert not tells, f"in injected records only: {tells.most_common(10)}"
+    # the old tells exist in ordinary records too
+    texts = [r["text"] for _, r in background]
+    assert sum("情绪激动，要求尽快处理" in t for t in texts) > 100
+    assert sum("gathering" in r.get("flags", []) for _, r in background) > 20
+
+
+def test_headcounts_of_incidents_and_background_overlap(month_run: Path) -> None:
+    background, incident = _split(month_run, ("dynamic",))
+    bg_groups = sorted(r["headcount"] for _, r in background if r["headcount"] > 1)
+    inc_groups = sorted(r["headcount"] for _, r in incident if r["headcount"] > 1)
+    assert inc_groups and len(bg_groups) > 10 * len(inc_groups)
+    assert sum(h >= 20 for h in bg_groups) >= 8  # crowds happen without an incident
+    inside = sum(bg_groups[0] <= h <= bg_groups[-1] for h in inc_groups)
+    assert inside / len(inc_groups) >= 0.95
+    # most incident records state no headcount at all
+    assert sum(r["headcount"] == 1 for _, r in incident) / len(incident) > 0.5
+    # collective petitions of 5-30 people without incident
+    assert sum(1 for c, r in background if c == "petition" and 5 <= r["headcount"] <= 30) >= 3
+
+
+def _dynamic_stats(difficulty: str) -> dict[str, float]:
+    import tempfile
+
+    cfg = SimConfig(seed=5, start=date(2026, 3, 2), days=150, streets=9, grids=80, scale=0.03, difficulty=difficulty)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        write(District(cfg), out, Settings().topics_dir)
+        truth = [json.loads(line) for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+        bursts = [t for t in truth if t["type"] == "dynamic" and t["kind"] == "burst"]
+        _, incident = _split(out, ("dynamic",))
+        hours = [
+            (datetime.fromisoformat(t["end"]) - datetime.fromisoformat(t["start"])).total_seconds() / 3600
+            for t in bursts
+        ]
+        return {
+            "records": sum(len(t["source_refs"]) for t in bursts) / len(bursts),
+            "hours": sorted(hours)[len(hours) // 2],
+            "headcount": sum(r["headcount"] > 1 for _, r in incident) / len(incident),
+            "kinds": len({t["kind"] for t in truth if t["type"] == "dynamic"}),
+        }
+
+
+def test_presets_change_what_they_claim() -> None:
+    from warning.simulate.difficulty import PRESETS
+
+    easy, realistic, hard = PRESETS["easy"], PRESETS["realistic"], PRESETS["hard"]
+    assert easy.burst_records[0] > hard.burst_records[1]
+    assert easy.keyword_p > realistic.keyword_p > hard.keyword_p
+    assert easy.bg_keyword_p < realistic.bg_keyword_p < hard.bg_keyword_p
+    e, h = _dynamic_stats("easy"), _dynamic_stats("hard")
+    assert e["records"] > 2 * h["records"]
+    assert e["hours"] < h["hours"]
+    assert e["headcount"] > 2 * h["headcount"]
+    assert h["kinds"] >= 4  # hard mixes small, partial, odour and slow-rise incidents in
+
+
+def test_knobs_override_the_preset_and_land_in_the_manifest(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(SMALL, difficulty="hard", knobs=(("keyword_p", 1.0), ("burst_records", (30, 31))))
+    assert cfg.tuning.keyword_p == 1.0 and cfg.tuning.burst_records == (30, 31)
+    assert cfg.tuning.headcount_p == 0.2  # the rest is the preset's
+    manifest = write(District(cfg), tmp_path, Settings().topics_dir)
+    assert manifest["difficulty"]["preset"] == "hard"
+    assert manifest["difficulty"]["overrides"] == {"keyword_p": 1.0, "burst_records": [30, 31]}
+    assert manifest["difficulty"]["knobs"]["keyword_p"] == 1.0
+    with pytest.raises(ValueError, match="Unknown difficulty knob"):
+        dataclasses.replace(SMALL, knobs=(("loudness", 1.0),))
+    with pytest.raises(ValueError, match="Unknown difficulty"):
+        dataclasses.replace(SMALL, difficulty="brutal")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        dataclasses.replace(SMALL, knobs=(("keyword_p", 1.5),))
+
+
+def test_dynamic_truth_has_every_kind_and_odour_bursts_stay_quiet(tmp_path: Path) -> None:
+    cfg = SimConfig(seed=8, start=date(2026, 3, 2), days=200, streets=9, grids=80, scale=0.02)
+    write(District(cfg), tmp_path, Settings().topics_dir)
+    truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    dynamic = [t for t in truth if t["type"] == "dynamic"]
+    assert {t["kind"] for t in dynamic} == {"burst", "small_burst", "partial", "odour", "slow_rise"}
+    assert all(t["scenario"] for t in dynamic)
+    by_ref = {
+        r.get("report_id") or r.get("ticket_no") or r.get("case_no"): r
+        for recs in _records(tmp_path).values()
+        for r in recs
+    }
+    odour = [by_ref[ref] for t in dynamic if t["kind"] == "odour" for ref in t["source_refs"]]
+    assert odour and all(r["headcount"] == 1 and r["category"] == "environment" for r in odour)
+    rises = [t for t in dynamic if t["kind"] == "slow_rise"]
+    assert all((datetime.fromisoformat(t["end"]) - datetime.fromisoformat(t["start"])).days >= 6 for t in rises)
+    partial = [t for t in dynamic if t["kind"] == "partial"]
+    assert all(sum(1 for n in t["channels"].values() if n) == 1 for t in partial)
+
+
+def test_periodic_peaks_have_one_truth_line_per_occurrence(small_run: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = small_run
+    truth = [json.loads(line) for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    market = [t for t in truth if t["kind"] == "weekly_market_traffic"]
+    saturdays = [
+        SMALL.start + timedelta(days=i) for i in range(SMALL.days) if (SMALL.start + timedelta(days=i)).weekday() == 5
+    ]
+    assert len(market) == len(saturdays)
+    assert all(t["start"][:10] == t["end"][:10] for t in market)
+    # a window that began before the run is marked (only its tail is in the data)
+    fee = [t for t in truth if t["kind"] == "property_fee_season"]
+    assert fee and all(t["clipped"] for t in fee)
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "hard"])
+def test_each_difficulty_is_deterministic_per_seed(difficulty: str, tmp_path: Path) -> None:
+    cfg = dataclasses.replace(SMALL, difficulty=difficulty, days=10)
+    a, b = tmp_path / "a", tmp_path / "b"
+    write(District(cfg), a, Settings().topics_dir)
+    write(District(cfg), b, Settings().topics_dir)
+    for name in ("hotline-calls.jsonl", "truth.jsonl", "manifest.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    write(District(dataclasses.replace(cfg, seed=cfg.seed + 1)), tmp_path / "c", Settings().topics_dir)
+    assert (tmp_path / "c" / "truth.jsonl").read_bytes() != (a / "truth.jsonl").read_bytes()

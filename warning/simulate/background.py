@@ -5,6 +5,11 @@ rhythms of `warning.simulate.calendar` (hour, weekday, month, holidays) and spli
 three channels with a category-specific mix (land and investor disputes go to petitions far
 more than noise complaints do). Grids are drawn by population times a grid-kind affinity
 (industrial parks -> wages, villages -> land, sea grids -> fishing).
+
+Ordinary records are not all quiet: a share of them states a group or uses a tension phrase
+(`warning.simulate.vocabulary`), and collective petitions (集体访) of 5-30 people arrive
+without any incident, at the rates of the run's difficulty. `random_record` is also how
+incidents write their records, so both read alike.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Final
 from warning.core.taxonomy import CATEGORIES, Channel
 from warning.simulate import calendar as cal_mod
 from warning.simulate import channels as ch
+from warning.simulate import vocabulary as vocab
+from warning.simulate.difficulty import PRESETS, Difficulty
 from warning.simulate.geography import Geography, Grid
-from warning.simulate.names import PersonFactory
+from warning.simulate.names import Person, PersonFactory
 
 # Default district-wide volume at scale 1 (records/day before calendar effects): realistic for
 # a mid-sized district's three channels yet small enough for a year to generate in seconds.
@@ -98,6 +105,17 @@ AFFINITY: Final[dict[str, dict[str, float]]] = {
     "sea": {"sea": 25.0, "land": 1.0, "membership": 1.5, "property": 0.1, "education": 0.3},
 }
 CHANNELS: Final[tuple[Channel, ...]] = ("grid", "hotline", "petition")
+# categories whose grievances are shared by many people, weighted (collective petitions)
+COLLECTIVE_SHARE: Final[dict[str, float]] = {
+    "land": 3.0,
+    "membership": 2.0,
+    "labour": 3.0,
+    "investor": 1.5,
+    "property": 2.0,
+    "building": 1.0,
+    "education": 1.0,
+    "environment": 1.0,
+}
 
 
 @dataclass
@@ -111,6 +129,7 @@ class Context:
     scale: float
     rng: random.Random
     people: PersonFactory
+    tuning: Difficulty = field(default_factory=lambda: PRESETS["realistic"])
     grid_cum: dict[str, list[float]] = field(default_factory=dict)
     grids: tuple[Grid, ...] = ()
     comm_names: dict[str, str] = field(default_factory=dict)
@@ -175,50 +194,110 @@ def draw_time(
 
 
 def random_record(
-    ctx: Context, rng: random.Random, t: int, grid: Grid, category: str, channel: Channel, workday: bool = True
+    ctx: Context,
+    rng: random.Random,
+    t: int,
+    grid: Grid,
+    category: str,
+    channel: Channel,
+    workday: bool = True,
+    *,
+    sub: ch.Sub | None = None,
+    resp: str | None = None,
+    voice: vocab.Voice | None = None,
 ) -> ch.Draft:
-    """One ordinary record of `category` in `grid` through `channel`, with fresh people."""
-    sub = rng.choice(ch.SUBCATEGORIES[category])
-    resp_name = rng.choice(sub.respondents) if sub.respondents and rng.random() < 0.5 else ""
+    """One record of `category` in `grid` through `channel`, with fresh people.
+
+    Background calls leave `sub`, `resp` and `voice` out (drawn here, the voice at the
+    background rates); incidents pin the subcategory, the respondent and the voice and get
+    records that are otherwise built exactly like ordinary ones.
+    """
+    sub = sub or rng.choice(ch.SUBCATEGORIES[category])
+    pool = (resp,) if resp else sub.respondents
+    resp_name = rng.choice(pool) if pool and rng.random() < 0.5 else ""
+    if voice is None:
+        voice = vocab.background_voice(rng, ctx.tuning.bg_headcount_p, ctx.tuning.bg_keyword_p)
     person = ctx.people.person()
     place = ctx.comm_names.get(grid.community, "")
     if channel == "grid":
-        parties = [ch.complainant_grid(person, rng)]
-        if rng.random() < 0.5:
-            other = ctx.people.person()
-            parties.append(
-                ch.person_in(
-                    "respondent",
-                    resp_name or other.name,
-                    other.id_number if not resp_name and rng.random() < 0.3 else None,
-                )
-            )
-        return ch.grid_record(
-            rng, t, grid, category, sub.code, ch.fill(rng.choice(sub.grid), rng, resp_name, place), parties
-        )
+        return _grid(ctx, rng, t, grid, category, sub, resp_name, place, voice, person)
     if channel == "hotline":
         parties = [ch.caller(person, rng)]
         if resp_name:
             parties.append(ch.person_in("respondent", resp_name))
         repeat = 0 if rng.random() < 0.86 else rng.randint(1, 3)
         sat = ch.pick(rng, (("", 0.6), ("satisfied", 0.3), ("neutral", 0.06), ("dissatisfied", 0.04)))
+        text = vocab.compose(rng, "hotline", category, ch.fill(rng.choice(sub.hotline), rng, resp_name), voice)
         return ch.hotline_record(
             rng,
             t,
             grid,
             category,
             sub.code,
-            ch.fill(rng.choice(sub.hotline), rng, resp_name),
+            text,
             parties,
+            headcount=voice.headcount,
             repeat_count=repeat,
             satisfaction=sat or None,
+            loud=voice.loud,
         )
-    form = ch.pick(rng, (("online", 0.45), ("visit", 0.30), ("letter", 0.25))) if workday else "online"
+    return _petition(ctx, rng, t, grid, category, sub, resp_name, voice, person, workday)
+
+
+def _grid(
+    ctx: Context,
+    rng: random.Random,
+    t: int,
+    grid: Grid,
+    category: str,
+    sub: ch.Sub,
+    resp_name: str,
+    place: str,
+    voice: vocab.Voice,
+    person: Person,
+) -> ch.Draft:
+    parties = [ch.complainant_grid(person, rng)]
+    if rng.random() < 0.5:
+        other = ctx.people.person()
+        parties.append(
+            ch.person_in(
+                "respondent",
+                resp_name or other.name,
+                other.id_number if not resp_name and rng.random() < 0.3 else None,
+            )
+        )
+    text = vocab.compose(rng, "grid", category, ch.fill(rng.choice(sub.grid), rng, resp_name, place), voice)
+    return ch.grid_record(rng, t, grid, category, sub.code, text, parties, voice.headcount, loud=voice.loud)
+
+
+def _petition(
+    ctx: Context,
+    rng: random.Random,
+    t: int,
+    grid: Grid,
+    category: str,
+    sub: ch.Sub,
+    resp_name: str,
+    voice: vocab.Voice,
+    person: Person,
+    workday: bool,
+) -> ch.Draft:
+    if not workday:
+        form = "online"
+    elif voice.group:
+        form = "visit"  # a group comes in person
+    else:
+        form = ch.pick(rng, (("online", 0.45), ("visit", 0.30), ("letter", 0.25)))
     parties = [ch.petitioner(person, rng)]
+    if voice.group:  # a few representatives register for the group
+        parties += [ch.petitioner(ctx.people.person(), rng) for _ in range(rng.randint(1, 4))]
     if resp_name:
         parties.append(ch.person_in("respondent", resp_name))
     repeat = rng.random() < 0.2
     level = ch.pick(rng, (("district", 0.85), ("city", 0.12), ("province", 0.028), ("national", 0.002)))
+    head = voice.headcount
+    if head == 1 and form == "visit" and rng.random() < 0.15:
+        head = rng.randint(2, 4)  # a petitioner brings family
     return ch.petition_record(
         rng,
         t,
@@ -228,14 +307,32 @@ def random_record(
         ch.fill(rng.choice(sub.demand), rng, resp_name),
         parties,
         form,
-        headcount=rng.randint(2, 4) if form == "visit" and rng.random() < 0.15 else 1,
+        headcount=head,
         is_repeat=repeat,
         visit_count=rng.randint(2, 4) if repeat else 1,
         level=level,
+        text=vocab.compose(rng, "petition", category, "", voice),
         backlog=rng.random() < 0.03,
         settled=rng.random() < 0.1,
-        lead_official=rng.random() < 0.1,
+        lead_official=rng.random() < (0.4 if voice.group else 0.1),
     )
+
+
+def collective_petitions(ctx: Context, day: date) -> list[ch.Draft]:
+    """集体访 of 5-30 people that belong to no incident (workdays, office hours)."""
+    rng = ctx.rng
+    if not ctx.calendar.is_workday(day):
+        return []
+    cats = list(COLLECTIVE_SHARE)
+    weights = list(COLLECTIVE_SHARE.values())
+    drafts = []
+    for _ in range(poisson(rng, ctx.tuning.bg_collective_per_week / 5.0 * ctx.scale)):
+        cat = rng.choices(cats, weights=weights)[0]
+        grid = ctx.grid_for(cat, rng)
+        voice = vocab.Voice(vocab.log_uniform(rng, 5, 30), rng.random() < 0.3)
+        t = draw_time(rng, day, cat, office=True)
+        drafts.append(random_record(ctx, rng, t, grid, cat, "petition", True, voice=voice))
+    return drafts
 
 
 def background_day(ctx: Context, day: date) -> list[ch.Draft]:
@@ -254,4 +351,4 @@ def background_day(ctx: Context, day: date) -> list[ch.Draft]:
                 office = channel == "petition"
                 t = draw_time(rng, day, cat, office=office)
                 drafts.append(random_record(ctx, rng, t, grid, cat, channel, workday))
-    return drafts
+    return drafts + collective_petitions(ctx, day)

@@ -7,13 +7,26 @@ long holidays, neighbour disputes on summer evenings, property fees, fishing sea
 land disputes) are injected as pattern incidents by `warning.simulate.incidents`, so they have
 ground truth. Holidays come from the ``holidays`` package, which computes the lunar festivals
 for any year (domain.md §1.2: 元旦、春节 and campaign dates are what pattern warnings key on).
+
+The local periods (fishing season, campaigns) are *not* the ones an operator configures in the
+thresholds file: unless given explicitly, each seed shifts the nominal periods by a few weeks
+(`seeded_periods`), and the manifest records the shift, so a detector that hard-codes the
+nominal dates is not rewarded.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final
+from typing import Any, Final
+
+Span = tuple[str, str]
+# the nominal periods before the per-seed shift: the East China Sea moratorium (伏季休渔) ends
+# mid-September; safety drives run in late spring and autumn
+NOMINAL_FISHING: Final[Span] = ("09-16", "12-31")
+NOMINAL_CAMPAIGNS: Final[tuple[Span, ...]] = (("05-01", "07-31"), ("09-01", "11-30"))
+SHIFT_DAYS: Final = (5, 21)  # |offset| of each seeded shift, never zero
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,49 @@ class Calendar:
     def in_campaign(self, day: date) -> bool:
         """Inside a campaign period (e.g. 5-7月、9-11月 safety drives): grid workers report more."""
         return any(_in_mmdd(day, span) for span in self.campaigns)
+
+
+def shift_mmdd(mmdd: str, days: int) -> str:
+    """``MM-DD`` moved by `days` (in a common year, so 02-29 never appears)."""
+    d = date(2025, int(mmdd[:2]), int(mmdd[3:])) + timedelta(days=days)
+    return f"{d:%m-%d}"
+
+
+def span_in_year(year: int, span: Span) -> tuple[date, date]:
+    """The dates of an ``MM-DD`` span starting in `year` (a span wrapping the new year ends in year + 1)."""
+    start, end = span
+    first = date(year, int(start[:2]), int(start[3:]))
+    last = date(year + (end < start), int(end[:2]), int(end[3:]))
+    return first, last
+
+
+def seeded_periods(
+    rng: random.Random, fishing: Span | None = None, campaigns: tuple[Span, ...] | None = None
+) -> tuple[Span, tuple[Span, ...], dict[str, Any]]:
+    """The run's fishing season and campaigns: given ones verbatim, else the nominal ones shifted.
+
+    Returns the periods and a record of the shifts for the manifest.
+    """
+
+    def offset() -> int:
+        return rng.choice((-1, 1)) * rng.randint(*SHIFT_DAYS)
+
+    record: dict[str, Any] = {}
+    if fishing is None:
+        starts, ends = offset(), offset()
+        fishing = (shift_mmdd(NOMINAL_FISHING[0], starts), shift_mmdd(NOMINAL_FISHING[1], ends))
+        record["fishing_season"] = {"nominal": list(NOMINAL_FISHING), "offset_days": [starts, ends]}
+    else:
+        record["fishing_season"] = {"given": list(fishing)}
+    if campaigns is None:
+        shifts = [offset() for _ in NOMINAL_CAMPAIGNS]
+        campaigns = tuple(
+            (shift_mmdd(a, k), shift_mmdd(b, k)) for (a, b), k in zip(NOMINAL_CAMPAIGNS, shifts, strict=True)
+        )
+        record["campaigns"] = {"nominal": [list(c) for c in NOMINAL_CAMPAIGNS], "offset_days": shifts}
+    else:
+        record["campaigns"] = {"given": [list(c) for c in campaigns]}
+    return fishing, campaigns, record
 
 
 def _in_mmdd(day: date, span: tuple[str, str]) -> bool:

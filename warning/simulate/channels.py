@@ -145,7 +145,7 @@ SUBCATEGORIES: Final[dict[str, tuple[Sub, ...]]] = {
     "labour": (
         Sub(
             "拖欠工资",
-            ("{resp}拖欠工人工资{amt}元", "工地欠薪，工人讨要工资"),
+            ("{resp}拖欠工人工资{amt}元", "工地欠薪，工人讨要工资", "工人讨薪，{resp}称资金困难"),
             ("来电人反映{resp}拖欠其{n}个月工资共{amt}元",),
             ("要求{resp}支付拖欠工资{amt}元",),
             ("鑫源建筑劳务有限公司", "恒达装饰工程有限公司", "金鹏电子厂", "华茂服装加工厂"),
@@ -184,6 +184,7 @@ SUBCATEGORIES: Final[dict[str, tuple[Sub, ...]]] = {
             ("村民对征地补偿标准不满", "征迁补偿争议"),
             ("来电人反映征地补偿款未足额发放",),
             ("要求提高征地补偿标准",),
+            ("村委会", "征迁工作组"),
         ),
         Sub(
             "宅基地",
@@ -256,6 +257,7 @@ SUBCATEGORIES: Final[dict[str, tuple[Sub, ...]]] = {
             ("渔船作业区域纠纷", "渔船碰撞纠纷"),
             ("来电人反映渔船被他船撞损",),
             ("要求赔偿渔船损失{amt}元",),
+            ("外村渔船船主",),
         ),
         Sub("养殖海域", ("养殖海域界址纠纷",), ("来电人反映养殖区被他人占用",), ("要求确认养殖海域使用权",)),
         Sub("船员工资", ("船员讨要工资",), ("来电人反映船老大拖欠船员工资",), ("要求支付船员工资{amt}元",)),
@@ -277,6 +279,13 @@ RESPONDENT_SUFFIX: Final = ("有限公司", "经营部", "工作室")
 MEDIUM: Final = (("phone", 0.70), ("app", 0.10), ("wechat", 0.12), ("web", 0.08))
 REQUEST: Final = (("complaint", 0.55), ("help", 0.20), ("consult", 0.15), ("report", 0.08), ("suggestion", 0.02))
 SEVERITY: Final = (("micro", 0.35), ("minor", 0.5), ("major", 0.13), ("hard", 0.02))
+# a group or a tense scene: graded higher, solved on the spot less often, marked urgent more
+# often, by the same rule for ordinary records and incidents (the grade follows the content)
+LOUD_SEVERITY: Final = (("minor", 0.3), ("major", 0.5), ("hard", 0.2))
+URGENT_P: Final = 0.04
+LOUD_URGENT_P: Final = 0.45
+# what grid apps flag from the headcount the worker enters (集体/聚集 from five people on)
+GATHERING_FROM: Final = 5
 
 
 def pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
@@ -329,8 +338,9 @@ def grid_record(
     solved: bool | None = None,
     case_ref: str | None = None,
     flags: list[str] | None = None,
+    loud: bool = False,
 ) -> Draft:
-    """A grid worker's terse report (GridReport)."""
+    """A grid worker's terse report (GridReport); the gathering flag follows the headcount."""
     rec: dict[str, Any] = {
         "occurred_at": iso(t),
         "location": location(grid),
@@ -342,11 +352,14 @@ def grid_record(
         "worker_id": f"W{grid.code.replace('-', '')}{rng.randint(1, 2)}",
         "worker_type": "full_time" if rng.random() < 0.7 else "part_time",
         "visit_mode": pick(rng, (("routine", 0.7), ("appointment", 0.15), ("remote", 0.1), ("joint", 0.05))),
-        "severity": severity or pick(rng, SEVERITY),
-        "solved_in_grid": solved if solved is not None else rng.random() < 0.6,
+        "severity": severity or pick(rng, LOUD_SEVERITY if loud else SEVERITY),
+        "solved_in_grid": solved if solved is not None else rng.random() < (0.25 if loud else 0.6),
     }
     if case_ref:
         rec["case_ref"] = case_ref
+    flags = list(flags or [])
+    if headcount >= GATHERING_FROM and "gathering" not in flags:
+        flags.append("gathering")
     if flags:
         rec["flags"] = flags
     return Draft(t, "grid", grid.code, rec)
@@ -365,10 +378,17 @@ def hotline_record(
     request_type: str | None = None,
     satisfaction: str | None = None,
     case_ref: str | None = None,
-    urgent: bool = False,
+    urgent: bool | None = None,
+    loud: bool = False,
 ) -> Draft:
-    """A 12345 ticket with the operator's transcript (HotlineCall)."""
+    """A 12345 ticket with the operator's transcript (HotlineCall).
+
+    Urgency (the operator's closing phrase and a one-day due date) is drawn by one rule for
+    every call, likelier for a `loud` call, unless the caller of this function decides it.
+    """
     medium = pick(rng, MEDIUM)
+    if urgent is None:
+        urgent = rng.random() < (LOUD_URGENT_P if loud else URGENT_P)
     prefix = {
         "phone": "市民来电反映：",
         "app": "市民通过APP反映：",

@@ -18,6 +18,19 @@ def _parse_span(text: str) -> tuple[str, str]:
     return start, end
 
 
+def _knobs(named: dict[str, str | None], extra: list[str] | None) -> tuple[tuple[str, object], ...]:
+    """Difficulty overrides from the explicit knob options and ``--knob name=value``."""
+    from warning.simulate.difficulty import parse_knob
+
+    pairs = [(k, v) for k, v in named.items() if v is not None]
+    for item in extra or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f'--knob expects name=value, got "{item}"')
+        pairs.append((key.strip().replace("-", "_"), value.strip()))
+    return tuple(parse_knob(k, v) for k, v in pairs)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``warning simulate`` command to the CLI app."""
 
@@ -35,9 +48,29 @@ def register(app: typer.Typer) -> None:
         scale: Annotated[float, typer.Option(help="background volume factor (1.0 = ~1700 records/day)")] = 1.0,
         incidents: Annotated[float, typer.Option(help="incident intensity (0 = background only)")] = 1.0,
         sea: Annotated[bool, typer.Option("--sea/--no-sea", help="coastal towns with sea grids")] = True,
-        fishing_season: Annotated[str, typer.Option(help="fishing season MM-DD..MM-DD")] = "09-16..12-31",
+        fishing_season: Annotated[
+            str | None,
+            typer.Option(help="fishing season MM-DD..MM-DD (default: 09-16..12-31 shifted per seed, see manifest)"),
+        ] = None,
         campaign: Annotated[
-            list[str] | None, typer.Option(help="campaign period MM-DD..MM-DD (repeatable; default 5-7月, 9-11月)")
+            list[str] | None,
+            typer.Option(help="campaign period MM-DD..MM-DD (repeatable; default: 5-7月, 9-11月 shifted per seed)"),
+        ] = None,
+        difficulty: Annotated[
+            str, typer.Option(help="easy | realistic | hard: incident strength and background realism")
+        ] = "realistic",
+        burst_records: Annotated[str | None, typer.Option(help="records per burst, LO..HI (overrides preset)")] = None,
+        burst_hours: Annotated[str | None, typer.Option(help="burst duration in hours, LO..HI")] = None,
+        channel_mix: Annotated[
+            str | None, typer.Option(help="share of a burst's records per channel: GRID,HOTLINE,PETITION")
+        ] = None,
+        keyword_p: Annotated[str | None, typer.Option(help="P(incident record uses a tension/mass word)")] = None,
+        headcount_p: Annotated[str | None, typer.Option(help="P(incident record states a headcount)")] = None,
+        bg_keyword_p: Annotated[str | None, typer.Option(help="P(ordinary record uses a tension/mass word)")] = None,
+        bg_headcount_p: Annotated[str | None, typer.Option(help="P(ordinary record states a group)")] = None,
+        knob: Annotated[
+            list[str] | None,
+            typer.Option(help="any difficulty knob as name=value (repeatable; names in the manifest's difficulty)"),
         ] = None,
         live: Annotated[bool, typer.Option("--live", help="publish to Kafka instead of writing files")] = False,
         rate: Annotated[float | None, typer.Option(help="live: records per second")] = None,
@@ -56,8 +89,18 @@ def register(app: typer.Typer) -> None:
                 if start
                 else (date.today() - timedelta(days=days) if live else date(2026, 1, 1))
             )
-            campaigns = (
-                tuple(_parse_span(c) for c in campaign) if campaign else (("05-01", "07-31"), ("09-01", "11-30"))
+            campaigns = tuple(_parse_span(c) for c in campaign) if campaign else None
+            knobs = _knobs(
+                {
+                    "burst_records": burst_records,
+                    "burst_hours": burst_hours,
+                    "channel_mix": channel_mix,
+                    "keyword_p": keyword_p,
+                    "headcount_p": headcount_p,
+                    "bg_keyword_p": bg_keyword_p,
+                    "bg_headcount_p": bg_headcount_p,
+                },
+                knob,
             )
             config = SimConfig(
                 seed=seed,
@@ -68,8 +111,10 @@ def register(app: typer.Typer) -> None:
                 scale=scale,
                 sea=sea,
                 incidents=incidents,
-                fishing_season=_parse_span(fishing_season),
+                fishing_season=_parse_span(fishing_season) if fishing_season else None,
                 campaigns=campaigns,
+                difficulty=difficulty,
+                knobs=knobs,
             )
             if live and (rate is None) == (speed is None):
                 raise ValueError("--live needs exactly one of --rate or --speed")
@@ -85,7 +130,8 @@ def register(app: typer.Typer) -> None:
             total = sum(manifest["counts"].values())
             console.print(
                 f"simulated {config.days} days from {config.start} (seed {seed}): {total:,} records "
-                f"({manifest['records_per_day']:,}/day) {manifest['counts']}, truth {manifest['truth']} "
+                f"({manifest['records_per_day']:,}/day) {manifest['counts']}, truth {manifest['truth']}, "
+                f"difficulty {config.difficulty}{' + ' + str(dict(knobs)) if knobs else ''} "
                 f"in {secs:.1f} s -> {out}"
             )
             return

@@ -28,11 +28,12 @@ from warning.core.taxonomy import Channel
 from warning.simulate import background as bg
 from warning.simulate import calendar as cal_mod
 from warning.simulate import channels as ch
+from warning.simulate import difficulty as diff_mod
 from warning.simulate import geography as geo_mod
 from warning.simulate import incidents as inc_mod
 from warning.simulate.names import PersonFactory
 
-GENERATOR_VERSION: Final = "1"
+GENERATOR_VERSION: Final = "2"  # 2: difficulty knobs, shared vocabulary, seeded calendar
 REF_FORMAT: Final[dict[Channel, str]] = {
     "grid": "WG{day:%Y%m%d}{seq:05d}",
     "hotline": "GD{day:%Y%m%d}{seq:05d}",  # 工单号; never 18 digits (would read as an ID number)
@@ -53,14 +54,24 @@ class SimConfig:
     scale: float = 1.0
     sea: bool = True
     incidents: float = 1.0
-    fishing_season: tuple[str, str] = ("09-16", "12-31")
-    campaigns: tuple[tuple[str, str], ...] = (("05-01", "07-31"), ("09-01", "11-30"))
+    # None: the nominal period shifted per seed (calendar.seeded_periods); given: used verbatim
+    fishing_season: tuple[str, str] | None = None
+    campaigns: tuple[tuple[str, str], ...] | None = None
+    difficulty: str = "realistic"
+    # individual knobs overriding the preset: (name, value) pairs, see difficulty.KNOBS
+    knobs: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.days < 1:
             raise ValueError(f"days must be >= 1, got {self.days}")
         if self.scale <= 0:
             raise ValueError(f"scale must be > 0, got {self.scale}")
+        self.tuning  # noqa: B018  # validates the preset name and every knob now, not mid-run
+
+    @property
+    def tuning(self) -> diff_mod.Difficulty:
+        """The difficulty in force: the preset with the knobs applied."""
+        return diff_mod.resolve(self.difficulty, self.knobs)
 
     @property
     def last(self) -> date:
@@ -71,8 +82,9 @@ class SimConfig:
         """JSON form for the manifest."""
         out = dataclasses.asdict(self)
         out["start"] = self.start.isoformat()
-        out["fishing_season"] = list(self.fishing_season)
-        out["campaigns"] = [list(c) for c in self.campaigns]
+        out["fishing_season"] = list(self.fishing_season) if self.fishing_season else None
+        out["campaigns"] = [list(c) for c in self.campaigns] if self.campaigns is not None else None
+        out["knobs"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.knobs}
         return out
 
 
@@ -93,7 +105,11 @@ class District:
         self.config = config
         s = config.seed
         self.geography = geo_mod.build(random.Random(f"{s}:geography"), config.streets, config.grids, config.sea)
-        self.calendar = cal_mod.build(config.start, config.last, config.fishing_season, config.campaigns)
+        fishing, campaigns, self.calendar_shifts = cal_mod.seeded_periods(
+            random.Random(f"{s}:calendar"), config.fishing_season, config.campaigns
+        )
+        self.calendar = cal_mod.build(config.start, config.last, fishing, campaigns)
+        self.tuning = config.tuning
         self.ctx = bg.Context(
             self.geography,
             self.calendar,
@@ -102,6 +118,7 @@ class District:
             config.scale,
             random.Random(f"{s}:background"),
             PersonFactory(random.Random(f"{s}:background-people"), "B"),
+            self.tuning,
         )
         inc_ctx = dataclasses.replace(
             self.ctx,
@@ -167,10 +184,17 @@ class District:
             },
             "truth": dict(sorted(Counter(t["type"] for t in truth).items())),
             "truth_negative": sum(1 for t in truth if t["negative"]),
+            "truth_kinds": dict(sorted(Counter(f"{t['type']}:{t['kind']}" for t in truth).items())),
             "calendar": {
                 "spring_festivals": [d.isoformat() for d in self.calendar.spring_festivals],
-                "fishing_season": list(self.config.fishing_season),
-                "campaigns": [list(c) for c in self.config.campaigns],
+                "fishing_season": list(self.calendar.fishing_season),
+                "campaigns": [list(c) for c in self.calendar.campaigns],
+                "shifts": self.calendar_shifts,
+            },
+            "difficulty": {
+                "preset": self.config.difficulty,
+                "overrides": self.config.to_dict()["knobs"],
+                "knobs": self.tuning.to_dict(),
             },
         }
 
@@ -198,6 +222,9 @@ def write(district: District, out: Path, topics_dir: Path) -> dict[str, Any]:
     finally:
         for h in handles.values():
             h.close()
+    from warning.simulate.cases import write_labels
+
+    write_labels(out / "case-labels.csv", district.incidents)
     with (out / "truth.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
         for line in district.truth():
             fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -1,10 +1,14 @@
 """Injected incidents with ground truth, one family per warning type (DESIGN.md §1).
 
-- dynamic: a grid or street suddenly gets many reports of one category within hours
-  (讨薪聚集, 堵路, 业主维权, 拉横幅 ...), with headcounts and mass-gathering words;
+- dynamic: a grid or street gets more reports of one grievance than usual: a ``burst``
+  (many records within hours), a ``small_burst``, a ``partial`` burst only one channel saw,
+  an ``odour``-type burst (households calling about a smell or noise, nobody gathering) and a
+  ``slow_rise`` over days. Their records are built like ordinary ones (`background.random_record`)
+  and state a headcount or use a tension phrase only as often as the difficulty says;
 - pattern: the named seasonal peaks of the calendar (wages before Spring Festival, family
   disputes after long holidays, summer-evening neighbour disputes, property-fee season, Qingming
-  land disputes, fishing season) plus a street's weekly market-day peak;
+  land disputes, fishing season) plus a street's weekly market day, one truth line per
+  occurrence (per year, per holiday, per Saturday);
 - relational: one person across channels and grids under name/phone/ID variants; many
   complainants against one respondent; a collective petition forming;
 - case: individual cases escalating with the 异动指标 (rising repeat contacts, hotline ->
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Final
@@ -28,7 +33,9 @@ from warning.core.taxonomy import AlertType, Channel, Level
 from warning.simulate import background as bg
 from warning.simulate import calendar as cal_mod
 from warning.simulate import channels as ch
-from warning.simulate.geography import Grid
+from warning.simulate import vocabulary as vocab
+from warning.simulate.difficulty import KINDS
+from warning.simulate.geography import Grid, Street
 from warning.simulate.names import Person, PersonFactory, honorific, id_variant, name_variant, phone_variant
 
 DAY: Final = 86_400
@@ -53,6 +60,8 @@ class Incident:
     notes: str = ""
     negative: bool = False
     incident_id: str = ""
+    scenario: str = ""  # what a dynamic incident is about (wage_protest, chemical_odour, ...)
+    clipped: bool = False  # its calendar window began before the run (only part of it is in the data)
 
     @property
     def start(self) -> int:
@@ -83,6 +92,8 @@ class Incident:
             "case_ref": self.case_ref,
             "expected_level": self.expected_level,
             "negative": self.negative,
+            "scenario": self.scenario or None,
+            "clipped": self.clipped,
             "notes": self.notes,
         }
 
@@ -108,6 +119,8 @@ class Planner:
     def keep(self, inc: Incident) -> Incident | None:
         """Drop drafts outside the run; an incident with none left is dropped."""
         inc.drafts = [d for d in inc.drafts if self.in_range(d.t)]
+        if inc.window and inc.window[0] < self.t_first:
+            inc.clipped = True
         if inc.window:
             inc.window = (max(inc.window[0], self.t_first), min(inc.window[1], self.t_last - 1))
         return inc if inc.drafts else None
@@ -178,176 +191,150 @@ class Planner:
 
 
 @dataclass(frozen=True)
-class BurstKind:
-    """A kind of local burst and how its records read."""
+class Scenario:
+    """What a local incident is about and where it happens; its records read like ordinary ones."""
 
     category: str
     grid_kinds: tuple[str, ...]
     sub: str
-    hours: tuple[int, int]
-    headcount: tuple[int, int]
-    grid_text: tuple[str, ...]
-    hotline_text: tuple[str, ...]
-    demand: str
-    respondents: tuple[str, ...]
-    petitions: bool = True
-    spread: bool = False  # calls come from several grids of the community
+    hours: tuple[int, int]  # hour range in which it starts
+    spread: bool = False  # records come from several grids of a community (unit = the street)
 
 
-BURSTS: Final[dict[str, BurstKind]] = {
-    "wage_protest": BurstKind(
-        "labour",
-        ("industrial",),
-        "拖欠工资",
-        (8, 16),
-        (15, 80),
-        ("{n}余名工人在{resp}门口聚集讨薪，拉横幅", "工人聚集讨薪，现场约{n}人，情绪激动", "讨薪工人堵住厂门，约{n}人"),
-        ("{resp}门口有大量工人聚集讨薪，拉横幅，堵住大门", "工地几十名农民工讨薪，扬言不给钱就堵路"),
-        "要求{resp}立即支付拖欠的工资",
-        ("鑫源建筑劳务有限公司", "恒达装饰工程有限公司", "金鹏电子厂", "华茂服装加工厂"),
-    ),
-    "road_block": BurstKind(
-        "land",
-        ("rural", "sea"),
-        "征地补偿",
-        (7, 12),
-        (20, 100),
-        ("村民约{n}人聚集堵路，反对征地补偿方案", "村民堵路阻止施工，约{n}人"),
-        ("村口有大量村民聚集堵路，车辆无法通行", "施工现场被村民围堵，双方有推搡"),
-        "要求提高征地补偿标准并公开补偿明细",
-        ("村委会", "征迁工作组"),
-    ),
-    "owners_protest": BurstKind(
-        "property",
-        ("urban",),
-        "物业服务",
-        (9, 20),
-        (15, 60),
-        ("业主约{n}人在{resp}聚集维权，拉横幅", "业主聚集，要求更换物业，现场约{n}人"),
-        ("小区大量业主聚集在物业门口拉横幅维权", "业主聚集堵住售楼处，要求开发商兑现承诺"),
-        "要求{resp}退还多收费用并整改",
-        ("佳园物业服务有限公司", "万家物业管理有限公司", "盛世置业有限公司"),
-    ),
-    "investor_gathering": BurstKind(
-        "investor",
-        ("urban",),
-        "非法集资",
-        (9, 17),
-        (20, 120),
-        ("{n}余名投资人在{resp}聚集，要求兑付", "理财产品暴雷，投资人聚集静坐约{n}人"),
-        ("大量投资人聚集在{resp}门口要求退钱，情绪激动", "理财公司老板失联，投资人聚集拉横幅"),
-        "要求追回投资款并严惩责任人",
-        ("汇金财富管理有限公司", "聚鑫理财咨询公司"),
-    ),
-    "odor_complaints": BurstKind(
-        "environment",
-        ("urban", "industrial"),
-        "异味污染",
-        (19, 23),
-        (1, 3),
-        ("居民集中反映刺鼻气味", "夜间异味扰民，多户反映"),
-        ("小区附近突然出现强烈刺鼻气味，多人头晕", "夜间化工异味，不敢开窗"),
-        "要求查处污染源",
-        ("化工园区企业",),
-        petitions=False,
-        spread=True,
-    ),
-    "medical_gathering": BurstKind(
-        "medical",
-        ("urban",),
-        "医疗纠纷",
-        (9, 18),
-        (8, 30),
-        ("患者家属约{n}人在{resp}聚集，拉横幅", "医闹苗头，家属堵住诊室"),
-        ("{resp}门诊大厅有患者家属聚集拉横幅、摆花圈", "医院门口家属聚集，围堵医生"),
-        "要求{resp}赔偿并追责",
-        ("区人民医院", "仁爱医院"),
-    ),
-    "sea_clash": BurstKind(
-        "sea",
-        ("sea",),
-        "渔船纠纷",
-        (4, 10),
-        (10, 40),
-        ("两村渔船在作业区发生冲突，约{n}人", "渔民聚集码头，阻止对方渔船靠岸"),
-        ("码头有大量渔民聚集对峙，可能发生械斗", "渔船作业纠纷，双方在海上对峙"),
-        "要求划定作业区域并赔偿损失",
-        ("外村渔船船主",),
-    ),
+# bursts: many people, one grievance, one place, within hours
+SCENARIOS: Final[dict[str, Scenario]] = {
+    "wage_protest": Scenario("labour", ("industrial",), "拖欠工资", (8, 16)),
+    "land_compensation": Scenario("land", ("rural", "sea"), "征地补偿", (7, 12)),
+    "owners_protest": Scenario("property", ("urban",), "物业服务", (9, 20)),
+    "investor_run": Scenario("investor", ("urban",), "非法集资", (9, 17)),
+    "medical_dispute": Scenario("medical", ("urban",), "医疗纠纷", (9, 18)),
+    "sea_clash": Scenario("sea", ("sea",), "渔船纠纷", (4, 10)),
+    "training_refund": Scenario("education", ("urban",), "校外培训退费", (9, 19)),
+}
+# odour-type bursts: many households call about one nuisance; nobody gathers
+NUISANCES: Final[dict[str, Scenario]] = {
+    "chemical_odour": Scenario("environment", ("urban", "industrial"), "异味污染", (19, 23), spread=True),
+    "night_construction": Scenario("environment", ("urban",), "噪声污染", (20, 23), spread=True),
+    "restaurant_fumes": Scenario("environment", ("urban",), "餐饮油烟", (11, 19)),
+}
+# slow rises: a problem that grows over days or weeks (a failing firm, a broken lift, a site)
+SLOW_RISES: Final[dict[str, Scenario]] = {
+    "firm_in_arrears": Scenario("labour", ("industrial",), "拖欠工资", (8, 17)),
+    "lift_out_of_service": Scenario("property", ("urban",), "物业服务", (8, 21)),
+    "construction_noise": Scenario("environment", ("urban",), "噪声污染", (8, 23)),
+    "school_closing": Scenario("education", ("urban",), "校外培训退费", (8, 20)),
+    "illegal_building": Scenario("building", ("rural", "urban"), "违法建设", (8, 18)),
+    "investor_drip": Scenario("investor", ("urban",), "非法集资", (8, 18)),
 }
 
 
-def dynamic_burst(pl: Planner, kind_name: str) -> Incident | None:
-    """A local burst: many reports of one category in one grid/street within hours."""
-    rng, ctx = pl.rng, pl.ctx
-    kind = BURSTS[kind_name]
-    among = tuple(g for g in ctx.grids if g.kind in kind.grid_kinds)
-    if not among:
+def _sub(sc: Scenario) -> ch.Sub:
+    return next(s for s in ch.SUBCATEGORIES[sc.category] if s.code == sc.sub)
+
+
+def _possible(pool: dict[str, Scenario], grids: tuple[Grid, ...]) -> list[str]:
+    return [n for n, sc in pool.items() if any(g.kind in sc.grid_kinds for g in grids)]
+
+
+def dynamic_incident(pl: Planner, kind: str) -> Incident | None:
+    """One dynamic incident of `kind` (difficulty.KINDS) in a scenario the geography allows."""
+    pool = SLOW_RISES if kind == "slow_rise" else NUISANCES if kind == "odour" else SCENARIOS
+    names = _possible(pool, pl.ctx.grids)
+    if not names:
         return None
-    grid = pl.grid_of_kind(kind.category, kind.grid_kinds)
+    name = pl.rng.choice(names)
+    if kind == "slow_rise":
+        return slow_rise(pl, name, pool[name])
+    return burst(pl, kind, name, pool[name])
+
+
+def _office_time(pl: Planner, t: int) -> int:
+    """`t` if the petition office is open then, else the next opening morning."""
+    day = _day_of(t)
+    hour = (t - bg.day_start(day)) // HOUR
+    if pl.ctx.calendar.is_workday(day) and 8 <= hour < 17:
+        return t
+    d = pl.next_workday(day)
+    return bg.day_start(d) + pl.rng.randint(9, 11) * HOUR + pl.rng.randrange(HOUR)
+
+
+def _burst_voice(pl: Planner, peak: int, quiet: bool) -> vocab.Voice:
+    """A burst record's voice: sometimes a headcount, sometimes a tension phrase (knobs)."""
+    if quiet:
+        return vocab.Voice()
+    rng, t = pl.rng, pl.ctx.tuning
+    head = max(2, round(peak * rng.uniform(0.3, 1.0))) if rng.random() < t.headcount_p else 1
+    return vocab.Voice(head, rng.random() < t.keyword_p)
+
+
+def burst(pl: Planner, kind: str, name: str, sc: Scenario) -> Incident | None:
+    """Records of one grievance in one grid (or around it) within hours.
+
+    ``burst`` and ``small_burst`` differ in size; ``partial`` is a burst only one channel
+    saw, and only part of; ``odour`` bursts never state a crowd or use tension words.
+    """
+    rng, ctx, t = pl.rng, pl.ctx, pl.ctx.tuning
+    grid = pl.grid_of_kind(sc.category, sc.grid_kinds)
+    sub = _sub(sc)
+    n = rng.randint(*(t.small_burst_records if kind == "small_burst" else t.burst_records))
     day = pl.start_day(2)
-    t0 = bg.day_start(day) + rng.randint(*kind.hours) * HOUR + rng.randrange(HOUR)
-    dur = rng.randint(2, 6) * HOUR
-    peak = rng.randint(*kind.headcount)
-    resp = rng.choice(kind.respondents)
-    inc = Incident("dynamic", kind_name, grid.code, grid.street, kind.category, grid_id=grid.code)
-    # grid workers arrive and file updates with rising headcounts
-    n_grid = rng.randint(2, 5)
-    for i in range(n_grid):
-        t = t0 + rng.randint(10, 40) * 60 + i * dur // n_grid
-        head = max(1, round(peak * (0.5 + 0.5 * (i + 1) / n_grid)))
-        text = rng.choice(kind.grid_text).format(n=head, resp=resp)
-        parties = [ch.person_in("reporter", "网格员"), ch.person_in("respondent", resp)]
-        sev = "hard" if head >= 30 else "major"
-        flags = ["gathering"] if head >= 5 else []
+    t0 = bg.day_start(day) + rng.randint(*sc.hours) * HOUR + rng.randrange(HOUR)
+    dur = int(rng.uniform(*t.burst_hours) * HOUR)
+    peak = vocab.log_uniform(rng, *t.peak_headcount)
+    resp = rng.choice(sub.respondents) if sub.respondents else None
+    grids = [grid, *pl.neighbours(grid, 3)] if sc.spread else [grid]
+    mix = list(t.channel_mix)
+    if kind == "odour":
+        mix[2] = 0.0  # nobody petitions about one night's smell
+    only: Channel | None = None
+    if kind == "partial":
+        only = rng.choices(bg.CHANNELS[:2], weights=mix[:2])[0]
+        n = max(2, round(n * t.partial_keep))
+    inc = Incident(
+        "dynamic", kind, grid.street if sc.spread else grid.code, grid.street, sc.category, grid_id=grid.code
+    )
+    inc.scenario = name
+    for _ in range(n):
+        channel: Channel = only or rng.choices(bg.CHANNELS, weights=mix)[0]
+        at = t0 + int(dur * rng.betavariate(2.0, 3.0))  # builds up fast, tails off
+        if channel == "petition":
+            at = _office_time(pl, at)
+        voice = _burst_voice(pl, peak, quiet=kind == "odour")
+        g = rng.choice(grids)
+        workday = ctx.calendar.is_workday(_day_of(at))
         inc.drafts.append(
-            ch.grid_record(rng, t, grid, kind.category, kind.sub, text, parties, head, sev, False, flags=flags)
+            bg.random_record(ctx, rng, at, g, sc.category, channel, workday, sub=sub, resp=resp, voice=voice)
         )
-    # hotline calls from workers, residents and passers-by
-    n_calls = rng.randint(6, 12) + (peak // 6 if kind.headcount[1] > 3 else rng.randint(6, 18))
-    call_grids = [grid, *pl.neighbours(grid, 3)] if kind.spread else [grid]
-    for _ in range(n_calls):
-        t = t0 + min(dur, int(rng.expovariate(1 / (dur / 3))))
-        p = pl.people.person()
-        text = rng.choice(kind.hotline_text).format(resp=resp)
-        g = rng.choice(call_grids)
-        inc.drafts.append(
-            ch.hotline_record(
-                rng,
-                t,
-                g,
-                kind.category,
-                kind.sub,
-                text,
-                [ch.caller(p, rng)],
-                headcount=peak if kind.headcount[1] > 3 else 1,
-                request_type=rng.choice(("report", "complaint", "help")),
-                urgent=True,
-            )
-        )
-    # collective visit to the petition office on the next workday
-    if kind.petitions and rng.random() < 0.8:
-        pday = pl.next_workday(day)
-        reps = [pl.people.person() for _ in range(rng.randint(3, 5))]
-        inc.person_keys = [p.key for p in reps]
-        t = bg.day_start(pday) + rng.randint(9, 11) * HOUR + rng.randrange(HOUR)
-        inc.drafts.append(
-            ch.petition_record(
-                rng,
-                t,
-                grid,
-                kind.category,
-                kind.sub,
-                kind.demand.format(resp=resp),
-                [pl.as_petitioner(p, 0.1) for p in reps] + [ch.person_in("respondent", resp)],
-                "visit",
-                headcount=max(5, min(peak, rng.randint(8, 30))),
-                text="集体访，情绪激动",
-            )
-        )
-    inc.unit = grid.street if kind.spread else grid.code
-    inc.expected_level = "red" if peak >= 50 else "orange" if peak >= 20 else "yellow"
-    inc.notes = f"peak headcount {peak}; {n_calls} calls within {dur // HOUR} h"
+    inc.expected_level = (
+        "blue" if kind in ("small_burst", "partial") else "orange" if n >= 20 or peak >= 50 else "yellow"
+    )
+    by = Counter(d.channel for d in inc.drafts)
+    inc.notes = f"{name}: {n} records {dict(sorted(by.items()))} over {dur / HOUR:.1f} h, peak {peak} people"
+    return pl.keep(inc)
+
+
+def slow_rise(pl: Planner, name: str, sc: Scenario) -> Incident | None:
+    """A grid's records of one grievance rising day by day, from nothing to a few a day."""
+    rng, ctx, t = pl.rng, pl.ctx, pl.ctx.tuning
+    grid = pl.grid_of_kind(sc.category, sc.grid_kinds)
+    sub = _sub(sc)
+    resp = rng.choice(sub.respondents) if sub.respondents else None
+    days = rng.randint(*t.slow_rise_days)
+    top = rng.uniform(*t.slow_rise_peak)
+    first = pl.start_day(days)
+    window = (bg.day_start(first), bg.day_start(first + timedelta(days=days)) - 1)
+    inc = Incident("dynamic", "slow_rise", grid.code, grid.street, sc.category, grid_id=grid.code, window=window)
+    inc.scenario = name
+    for i in range(days):
+        d = first + timedelta(days=i)
+        workday = ctx.calendar.is_workday(d)
+        for _ in range(bg.poisson(rng, top * (i + 1) / days)):
+            channel: Channel = rng.choices(bg.CHANNELS, weights=bg.MIX[sc.category])[0]
+            at = bg.draw_time(rng, d, sc.category, office=channel == "petition")
+            # ordinary people writing one by one: the background's voice
+            inc.drafts.append(bg.random_record(ctx, rng, at, grid, sc.category, channel, workday, sub=sub, resp=resp))
+    inc.expected_level = "blue"
+    inc.notes = f"{name}: {len(inc.drafts)} records rising over {days} days to ~{top:.1f}/day"
     return pl.keep(inc)
 
 
@@ -482,12 +469,10 @@ def pattern_peaks(pl: Planner) -> list[Incident]:
                 lambda d: 2.2,
                 notes="清明前后坟地/宅基地纠纷 (Qingming)",
             )
-        fs, fe = cal.fishing_season
-        f_first = date(year, int(fs[:2]), int(fs[3:]))
-        f_last = date(year, int(fe[:2]), int(fe[3:]))
+        f_first, f_last = cal_mod.span_in_year(year, cal.fishing_season)
         for street in ctx.geography.streets:
             sea = tuple(g for g in street.grids if g.kind == "sea")
-            if sea and f_first <= f_last:
+            if sea:
                 add(
                     "fishing_season_sea",
                     "sea",
@@ -498,11 +483,20 @@ def pattern_peaks(pl: Planner) -> list[Incident]:
                     grids=sea,
                     notes="捕鱼旺季海事渔业纠纷 (fishing season)",
                 )
-    # a town's weekly market day: traffic disputes every Saturday morning
+    # a town's weekly market day: traffic disputes every Saturday morning, one truth line per market day
     towns = [s for s in ctx.geography.streets if s.kind in ("town", "coastal_town")] or list(ctx.geography.streets)
-    town = towns[0]
-    saturdays = [d for d in _span(ctx.first, ctx.last) if d.weekday() == 5]
-    if saturdays:
+    out.extend(_market_days(pl, towns[0]))
+    return out
+
+
+_MARKET_MORNING: Final = (0.1,) * 5 + (0.5, 2, 4, 5, 5, 4, 2, 0.5, 0.2) + (0.1,) * 10
+_MARKET_CUM: Final = [sum(_MARKET_MORNING[: i + 1]) for i in range(24)]
+
+
+def _market_days(pl: Planner, town: Street) -> list[Incident]:
+    ctx = pl.ctx
+    out = []
+    for d in (d for d in _span(ctx.first, ctx.last) if d.weekday() == 5):
         inc = Incident(
             "pattern",
             "weekly_market_traffic",
@@ -510,46 +504,14 @@ def pattern_peaks(pl: Planner) -> list[Incident]:
             town.code,
             "traffic",
             expected_level="blue",
-            window=(bg.day_start(saturdays[0]), bg.day_start(saturdays[-1]) + DAY - 1),
-            notes="每周六集市交通纠纷 (weekly market day, Saturday mornings)",
+            window=(bg.day_start(d), bg.day_start(d) + DAY - 1),
+            notes="周六集市交通纠纷 (market day, Saturday morning)",
         )
-        morning = [
-            sum(
-                (
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.5,
-                    2,
-                    4,
-                    5,
-                    5,
-                    4,
-                    2,
-                    0.5,
-                    0.2,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                    0.1,
-                )[: i + 1]
-            )
-            for i in range(24)
-        ]
-        for d in saturdays:
-            for _ in range(bg.poisson(pl.rng, 10 * max(ctx.scale, 0.3))):
-                grid = ctx.grid_for("traffic", pl.rng, town.grids)
-                t = bg.draw_time(pl.rng, d, "traffic", cum=morning)
-                channel: Channel = "grid" if pl.rng.random() < 0.45 else "hotline"
-                inc.drafts.append(bg.random_record(ctx, pl.rng, t, grid, "traffic", channel))
+        for _ in range(bg.poisson(pl.rng, 10 * max(ctx.scale, 0.3))):
+            grid = ctx.grid_for("traffic", pl.rng, town.grids)
+            t = bg.draw_time(pl.rng, d, "traffic", cum=_MARKET_CUM)
+            channel: Channel = "grid" if pl.rng.random() < 0.45 else "hotline"
+            inc.drafts.append(bg.random_record(ctx, pl.rng, t, grid, "traffic", channel))
         kept = pl.keep(inc)
         if kept:
             out.append(kept)
@@ -1066,15 +1028,16 @@ def plan(pl: Planner, intensity: float = 1.0) -> list[Incident]:
         return max(minimum, round(PER_YEAR[key] * frac)) if intensity > 0 else 0
 
     found: list[Incident | None] = []
-    kinds = [k for k, v in BURSTS.items() if any(g.kind in v.grid_kinds for g in pl.ctx.grids)]
+    weights = pl.ctx.tuning.kinds
     for _ in range(count("dynamic")):
-        found.append(dynamic_burst(pl, rng.choice(kinds)))
+        found.append(dynamic_incident(pl, rng.choices(KINDS, weights=weights)[0]))
     found.extend(pattern_peaks(pl) if intensity > 0 else [])
     found.extend(cross_channel_person(pl) for _ in range(count("cross_channel_person")))
     found.extend(many_against_one(pl) for _ in range(count("many_against_one")))
     found.extend(collective_petition(pl) for _ in range(count("collective_petition")))
-    found.extend(escalating_case(pl) for _ in range(count("escalating_case")))
-    found.extend(benign_case(pl) for _ in range(count("benign_case", 2)))
+    from warning.simulate.cases import case_histories  # imports this module: import here
+
+    found.extend(case_histories(pl, frac) if intensity > 0 else [])
     incidents = sorted((i for i in found if i is not None), key=lambda i: (i.start, i.type, i.kind, i.unit))
     prefix = {"dynamic": "DYN", "pattern": "PAT", "relational": "REL", "case": "CASE"}
     seq: dict[str, int] = {}
