@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 WARNING_REDIS_PORT ?= 6379
 TEST_REDIS_URL ?= redis://127.0.0.1:$(WARNING_REDIS_PORT)/15
 
-.PHONY: help install demo test lint format unit integration stack-up stack-down stack-status browser clean
+.PHONY: help install demo test lint format unit integration stack-up stack-down stack-status browser prometheus promtool clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,13 +39,21 @@ stack-status: install  ## show the local services
 browser:  ## install Debian's chromium for the console's browser test (once)
 	bash deploy/local/install-browser.sh
 
+prometheus:  ## install Debian's prometheus + promtool for the rule tests and the Prometheus test (once)
+	@bash deploy/local/install-prometheus.sh
+
+promtool: prometheus  ## check the Prometheus alert rules and run their unit tests (deploy/prometheus)
+	promtool check rules deploy/prometheus/rules.yml
+	promtool test rules deploy/prometheus/rules_test.yml
+
 demo: stack-up  ## run the engine on a simulated district and show live alerts (DURATION=seconds, 0 = until Ctrl-C)
 	$(BIN)/warning demo --duration $(DURATION)
 
-lint: install  ## ruff, ruff format --check and mypy --strict
+lint: install  ## ruff, ruff format --check, mypy --strict, promtool (rules + rule tests)
 	$(BIN)/ruff check warning tests bench
 	$(BIN)/ruff format --check warning tests bench
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory promtool
 
 format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix warning tests bench

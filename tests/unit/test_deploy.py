@@ -105,3 +105,15 @@ def test_dashboards_and_rules_use_existing_metrics(path: Path) -> None:
     used = _used_metrics(text)
     assert used, "no engine metric referenced"
     assert used <= _metric_names(), f"unknown metrics: {used - _metric_names()}"
+
+
+def test_every_alert_rule_has_a_promtool_test() -> None:
+    """`make promtool` runs rules_test.yml; an alert added to rules.yml without a test fails here."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text(encoding="utf-8"))
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    spec = yaml.safe_load((DEPLOY / "prometheus" / "rules_test.yml").read_text(encoding="utf-8"))
+    assert spec["rule_files"] == ["rules.yml"]
+    firing = {
+        case["alertname"] for test in spec["tests"] for case in test.get("alert_rule_test", []) if case["exp_alerts"]
+    }
+    assert alerts <= firing, f"alerts with no firing test in rules_test.yml: {sorted(alerts - firing)}"
