@@ -1,68 +1,185 @@
-"""Score alerts against the simulator's ground truth: precision, recall, delay, alert load.
+"""Score alerts against the simulator's ground truth: precision, recall, delay, desk load.
 
-Matching rule (one alert may match several incidents; an incident is detected when at least
-one alert matches it):
+The matcher is strict on purpose (issue 10): a lenient one let a district-wide alert per week
+with no category score 100 % precision. An alert *can* match an incident when
 
-1. **type**: ``alert.type == truth.type``.
-2. **time**: ``truth.start - SLACK[type] <= alert.created_at <= truth.end + GRACE[type]``
-   (slack lets a pattern forecast arrive before the peak; grace lets a case alert come after
-   the last record of the case). Defaults: dynamic 1 h / 24 h, pattern 7 d / 3 d,
-   relational 1 d / 14 d, case 1 d / 14 d.
-3. **where and what**:
-   - dynamic and pattern: the units are compatible (the alert unit lies within the incident's
-     unit or vice versa, or both are in the incident's street; a ``district`` incident accepts
-     any unit) **and** the categories are equal when both have one;
-   - case and relational: the alert's ``evidence`` shares an event id with the incident
-     (truth ``source_refs`` are mapped to ids with ``stable_id(channel, source_ref)`` for every
-     channel), or the alert is about the incident's ``case_ref`` (``subject`` or
-     ``details["case_ref"]``). Only an alert with no evidence at all falls back to the
-     dynamic/pattern rule, so a busy street cannot make every case alert "correct".
+1. **type**: ``alert.type == truth.type``;
+2. **time**: it was created inside the type's window of ``evaluation.toml``
+   (``[start - before, min(end + after, start + max_delay)]``); a pattern alert naming a
+   ``details.target_date`` (a forecast) may come ``forecast_before`` early but must target a
+   day inside the incident's window;
+3. **what**: its category is the incident's, or the family of the incident's category
+   (``[families]``); an alert with no category matches no categorised incident;
+4. **where**: its unit is the incident's unit or inside it (a grid alert inside a street
+   incident counts; a street or district alert on a grid incident does not, and a district
+   alert matches only district-wide incidents);
+5. case and relational: the alert's ``evidence`` shares an event id with the incident (truth
+   ``source_refs`` map to ids with ``stable_id(channel, source_ref)`` for every channel), or it
+   is about the incident's ``case_ref``; then 3 and 4 are not needed. An alert with evidence
+   that shares none does not match on place alone.
 
-Alerts are first collapsed by ``alert_id`` (a repeat of an alert is an update, DESIGN.md §5):
-earliest ``created_at``, highest level, union of evidence. Truth lines with ``negative: true``
-(cases that settled) are not counted in recall; an alert matching only negatives is a false
-alert. Precision = matched alerts / alerts; recall = detected incidents / incidents;
-delay = earliest matching alert's ``created_at`` minus ``truth.start`` (median and p90 with
-linear interpolation, as ``numpy.percentile``). Alert load is alerts per street per week over
-the evaluated period. Types with no alerts or no truth report ``null`` and a status instead of
-dividing by zero.
+Matching is one-to-one: alerts, collapsed by ``alert_id`` (a repeat is an update, DESIGN.md §5),
+are taken in creation order and each claims the matching, still unclaimed incident whose window
+ends first. A second alert on a claimed incident is counted as false (and reported as a
+*duplicate*). Truth lines with ``negative: true`` (cases that settled) are never claimed; an
+alert that fits only those is false (``alerts_on_negative_cases``). A periodic truth line
+spanning many occurrences is split into one incident per occurrence (``[periodic]``).
+
+Precision = matched / alerts, always with its counts (0 alerts: ``0/0``, precision 0);
+recall = matched incidents / incidents; delay = the claiming alert's ``created_at`` minus the
+incident's start (median and p90 with linear interpolation, as ``numpy.percentile``; negative
+for a forecast ahead of the peak); loads per street-week and per duty desk and day (the desks
+routing sends each alert to at its level).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from warning.core import units
-from warning.core.detectors.pattern import PatternDetector, PatternParams
+from warning.core.errors import ImproperlyConfigured
 from warning.core.events import Alert, Event, stable_id
-from warning.core.ports import DetectorState
-from warning.core.taxonomy import ALERT_TYPES, CHANNELS, LEVELS
+from warning.core.taxonomy import ALERT_TYPES, CATEGORIES, CHANNELS, LEVELS
 
-SLACK: Final[dict[str, timedelta]] = {
-    "dynamic": timedelta(hours=1),
-    "pattern": timedelta(days=7),
-    "relational": timedelta(days=1),
-    "case": timedelta(days=1),
-}
-GRACE: Final[dict[str, timedelta]] = {
-    "dynamic": timedelta(hours=24),
-    "pattern": timedelta(days=3),
-    "relational": timedelta(days=14),
-    "case": timedelta(days=14),
-}
+if TYPE_CHECKING:
+    from warning.core.detectors.pattern import PatternDetector
+    from warning.core.routing import RoutingRules
+
+CONFIG_FILE: Final = Path(__file__).with_name("evaluation.toml")
+
+
+# ---- configuration -----------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowSpec(_Strict):
+    """Per-type time window (hours, see evaluation.toml)."""
+
+    before_hours: float = Field(ge=0)
+    after_hours: float = Field(ge=0)
+    max_delay_hours: float | None = Field(default=None, gt=0)
+    forecast_before_hours: float | None = Field(default=None, ge=0)
+
+    def bounds(self, start: datetime, end: datetime, forecast: bool = False) -> tuple[datetime, datetime]:
+        """Earliest and latest creation time of an alert on an incident spanning start..end.
+
+        A forecast (an alert naming the day it warns of) may come `forecast_before_hours` early;
+        any other alert claims something about now, so only `before_hours`.
+        """
+        hi = end + timedelta(hours=self.after_hours)
+        if self.max_delay_hours is not None:
+            hi = min(hi, start + timedelta(hours=self.max_delay_hours))
+        early = self.forecast_before_hours if forecast and self.forecast_before_hours is not None else self.before_hours
+        return start - timedelta(hours=early), hi
+
+
+class PeriodicSpec(_Strict):
+    """How to split a long periodic truth line into occurrences."""
+
+    period_days: int = Field(ge=1)
+    length_days: int = Field(ge=1)
+
+
+class RuleOnlySpec(_Strict):
+    """Keyword-or-headcount baseline."""
+
+    keywords: tuple[str, ...]
+    headcount: int = Field(ge=1)
+    cooldown_hours: float = Field(ge=0)
+
+
+class SeasonalNaiveSpec(_Strict):
+    """Yesterday / same-weekday-last-week exceedance baseline for pattern alerts."""
+
+    k: float = Field(gt=0)
+    trailing_days: int = Field(ge=2)
+    min_history_days: int = Field(ge=2)
+    min_count: int = Field(ge=1)
+    cooldown_days: int = Field(ge=0)
+
+
+class BaselineSpecs(_Strict):
+    """The baselines' parameters."""
+
+    rule_only: RuleOnlySpec
+    seasonal_naive: SeasonalNaiveSpec
+
+
+class EvalConfig(_Strict):
+    """The evaluator's configuration (evaluation.toml)."""
+
+    window: dict[str, WindowSpec]
+    periodic: dict[str, PeriodicSpec] = Field(default_factory=dict)
+    families: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    baselines: BaselineSpecs
+
+    @model_validator(mode="after")
+    def _check(self) -> EvalConfig:
+        missing = [t for t in ALERT_TYPES if t not in self.window]
+        unknown = [t for t in self.window if t not in ALERT_TYPES]
+        if missing or unknown:
+            raise ValueError(
+                f"window needs exactly the types {list(ALERT_TYPES)}; missing {missing}, unknown {unknown}"
+            )
+        seen: dict[str, str] = {}
+        for fam, cats in self.families.items():
+            if fam in CATEGORIES:
+                raise ValueError(f'family "{fam}" is also a category code; pick another name')
+            for c in cats:
+                if c not in CATEGORIES:
+                    raise ValueError(
+                        f'Unknown category "{c}" in family "{fam}"; valid options are {sorted(CATEGORIES)}'
+                    )
+                if c in seen:
+                    raise ValueError(f'category "{c}" is in families "{seen[c]}" and "{fam}"; one family each')
+                seen[c] = fam
+        return self
+
+    def family_of(self, category: str) -> str | None:
+        """The family a category belongs to (None when it has none)."""
+        return next((f for f, cats in self.families.items() if category in cats), None)
+
+
+def load_config(path: Path | None = None) -> EvalConfig:
+    """Parse and validate the evaluator's TOML (default: the shipped evaluation.toml)."""
+    target = path or CONFIG_FILE
+    try:
+        raw = tomllib.loads(target.read_text(encoding="utf-8"))
+        return EvalConfig.model_validate(raw)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"cannot read evaluator config {target}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ImproperlyConfigured(
+            f"{target}: invalid evaluator config:\n{exc}\nOperator action: fix the entries above."
+        ) from None
+
+
+@functools.cache
+def default_config() -> EvalConfig:
+    """The shipped configuration, loaded once (it is frozen)."""
+    return load_config()
+
+
+# ---- truth -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Truth:
-    """One ground-truth incident (a ``truth.jsonl`` line)."""
+    """One ground-truth incident (a ``truth.jsonl`` line, or one occurrence of a periodic one)."""
 
     incident_id: str
     type: str
@@ -91,7 +208,7 @@ class Truth:
             street=d.get("street") or units.street_of(d["unit"]),
             start=datetime.fromisoformat(d["start"]),
             end=datetime.fromisoformat(d["end"]),
-            category=d.get("category"),
+            category=d.get("category") or None,
             grid_id=d.get("grid_id"),
             source_refs=refs,
             case_ref=d.get("case_ref"),
@@ -101,10 +218,35 @@ class Truth:
         )
 
 
+def occurrences(truths: Iterable[Truth], config: EvalConfig | None = None) -> list[Truth]:
+    """Truth with every long periodic line split into its occurrences (ids ``<id>#<n>``).
+
+    A weekly market is seven separate peaks; one window over the whole run let a single alert
+    per run count as the detection of all of them.
+    """
+    cfg = config or default_config()
+    out: list[Truth] = []
+    for t in truths:
+        spec = cfg.periodic.get(t.kind)
+        if spec is None or t.end - t.start <= timedelta(days=spec.length_days):
+            out.append(t)
+            continue
+        step, length = timedelta(days=spec.period_days), timedelta(days=spec.length_days)
+        s, n = t.start, 0
+        while s <= t.end:
+            out.append(replace(t, incident_id=f"{t.incident_id}#{n}", start=s, end=min(t.end, s + length - _TICK)))
+            s, n = s + step, n + 1
+    return out
+
+
+_TICK: Final = timedelta(seconds=1)
+
+
+# ---- matching ----------------------------------------------------------------------------------
+
+
 def collapse(alerts: Iterable[Alert]) -> list[Alert]:
     """One alert per alert_id: first created_at, highest level, union of evidence."""
-    from dataclasses import replace
-
     by_id: dict[str, Alert] = {}
     for a in alerts:
         seen = by_id.get(a.alert_id)
@@ -120,26 +262,42 @@ def collapse(alerts: Iterable[Alert]) -> list[Alert]:
     return sorted(by_id.values(), key=lambda a: (a.created_at, a.alert_id))
 
 
-def _where_what(a: Alert, t: Truth) -> bool:
-    unit_ok = (
-        units.within(a.unit, t.unit)
-        or units.within(t.unit, a.unit)
-        or (t.street != units.DISTRICT and units.street_of(a.unit) == t.street)
-    )
-    cat_ok = not (a.category and t.category) or a.category == t.category
-    return unit_ok and cat_ok
-
-
-def matches(
-    a: Alert,
-    t: Truth,
-    slack: Mapping[str, timedelta] = SLACK,
-    grace: Mapping[str, timedelta] = GRACE,
-) -> bool:
-    """The matching rule of the module docstring."""
-    if a.type != t.type:
+def category_ok(a: Alert, t: Truth, config: EvalConfig | None = None) -> bool:
+    """Same category, or the family of the incident's category; no category matches nothing categorised."""
+    if t.category is None:
+        return True
+    if not a.category:
         return False
-    if not (t.start - slack[t.type] <= a.created_at <= t.end + grace[t.type]):
+    return a.category == t.category or a.category == (config or default_config()).family_of(t.category)
+
+
+def unit_ok(a: Alert, t: Truth) -> bool:
+    """The alert's unit is the incident's or inside it (a district alert: district incidents only)."""
+    return units.within(a.unit, t.unit)
+
+
+def _target_date(a: Alert) -> date | None:
+    raw = a.details.get("target_date") if a.type == "pattern" else None
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        return None
+
+
+def in_window(a: Alert, t: Truth, config: EvalConfig | None = None) -> bool:
+    """Rule 2 of the module docstring."""
+    target = _target_date(a)
+    lo, hi = (config or default_config()).window[t.type].bounds(t.start, t.end, forecast=target is not None)
+    if not lo <= a.created_at <= hi:
+        return False
+    return target is None or t.start.date() <= target <= t.end.date()
+
+
+def matches(a: Alert, t: Truth, config: EvalConfig | None = None) -> bool:
+    """Can `a` be the detection of `t` (ignoring whether either is already claimed)?"""
+    if a.type != t.type or not in_window(a, t, config):
         return False
     if t.type in ("case", "relational"):
         if t.event_ids.intersection(a.evidence):
@@ -148,7 +306,46 @@ def matches(
             return True
         if a.evidence:
             return False
-    return _where_what(a, t)
+    return category_ok(a, t, config) and unit_ok(a, t)
+
+
+@dataclass
+class Assignment:
+    """The one-to-one result: which alert claimed which incident, and why the others did not."""
+
+    claimed: dict[str, str] = field(default_factory=dict)  # alert_id -> incident_id
+    detected: dict[str, datetime] = field(default_factory=dict)  # incident_id -> claiming alert time
+    duplicates: set[str] = field(default_factory=set)  # fit an incident another alert had claimed
+    on_negative: set[str] = field(default_factory=set)  # fit only incidents that settled
+
+
+def assign(alerts: Sequence[Alert], truths: Sequence[Truth], config: EvalConfig | None = None) -> Assignment:
+    """Greedy one-to-one matching in creation order; each alert takes the eligible incident ending first.
+
+    Taking the earliest-ending interval is the classic greedy that maximises matches when alerts
+    are points and incidents intervals; it can fall short of the optimum only when unit or
+    category rules make two alerts compete for different subsets, which is rare and errs
+    against the scored strategy, never for it.
+    """
+    cfg = config or default_config()
+    by_type: dict[str, list[Truth]] = {}
+    for t in sorted(truths, key=lambda t: (t.end, t.start, t.incident_id)):
+        by_type.setdefault(t.type, []).append(t)
+    out = Assignment()
+    for a in sorted(alerts, key=lambda a: (a.created_at, a.alert_id)):
+        fits = [t for t in by_type.get(a.type, ()) if matches(a, t, cfg)]
+        free = next((t for t in fits if not t.negative and t.incident_id not in out.detected), None)
+        if free is not None:
+            out.claimed[a.alert_id] = free.incident_id
+            out.detected[free.incident_id] = a.created_at
+        elif any(not t.negative for t in fits):
+            out.duplicates.add(a.alert_id)
+        elif fits:
+            out.on_negative.add(a.alert_id)
+    return out
+
+
+# ---- metrics -----------------------------------------------------------------------------------
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -166,6 +363,58 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the loads are divided by: the district's streets and desks and the days evaluated."""
+
+    streets: int
+    weeks: float
+    desks: Mapping[str, int] = field(default_factory=dict)  # desk level -> desks in the district
+
+    @property
+    def days(self) -> float:
+        """Days evaluated."""
+        return self.weeks * 7
+
+
+def _desk_level(feed: str) -> str | None:
+    if feed == units.DISTRICT:
+        return "district"
+    return units.kind(feed) if units.is_unit(feed) else None  # "all" and department feeds are not desks
+
+
+def desk_load(alerts: Sequence[Alert], scope: Scope, rules: RoutingRules | None = None) -> dict[str, Any]:
+    """Alerts per duty desk per day: each alert at its level goes to the desks routing names.
+
+    Per desk level (district, street, community, grid) the mean over that level's desks (the
+    district's count from geography.json, else the desks seen), and the busiest single desk.
+    """
+    from warning.core.routing import RoutingRules, route
+
+    r = rules or RoutingRules()
+    per_desk: dict[str, int] = {}
+    for a in alerts:
+        for feed in route(a, r):
+            if _desk_level(feed) is not None:
+                per_desk[feed] = per_desk.get(feed, 0) + 1
+    days = max(scope.days, 1e-9)
+    levels: dict[str, Any] = {}
+    for lvl in ("district", "street", "community", "grid"):
+        got = {d: n for d, n in per_desk.items() if _desk_level(d) == lvl}
+        desks = scope.desks.get(lvl) or len(got) or 1
+        levels[lvl] = {
+            "desks": desks,
+            "deliveries": sum(got.values()),
+            "per_desk_day": sum(got.values()) / desks / days,
+        }
+    busiest = max(sorted(per_desk), key=lambda d: per_desk[d], default=None)
+    return {
+        "by_level": levels,
+        "busiest_desk": busiest,
+        "busiest_per_day": per_desk[busiest] / days if busiest else 0.0,
+    }
+
+
 @dataclass
 class Evaluation:
     """Metrics plus the match details the report plots."""
@@ -174,7 +423,52 @@ class Evaluation:
     alerts: list[Alert]
     truths: list[Truth]
     matched_alerts: set[str]
-    detected: dict[str, datetime]  # incident_id -> first matching alert time
+    detected: dict[str, datetime]  # incident_id -> claiming alert time
+
+
+def _type_metrics(
+    typ: str,
+    alerts: Sequence[Alert],
+    truths: Sequence[Truth],
+    got: Assignment,
+    scope: Scope,
+    rules: RoutingRules | None,
+) -> dict[str, Any]:
+    ts = [t for t in truths if t.type == typ and not t.negative]
+    al = [a for a in alerts if a.type == typ]
+    good = [a for a in al if a.alert_id in got.claimed]
+    hits = [t for t in ts if t.incident_id in got.detected]
+    delays = [(got.detected[t.incident_id] - t.start).total_seconds() for t in hits]
+    claimer = {i: a for a in good for i in (got.claimed[a.alert_id],)}
+    level_ok = [t for t in hits if t.expected_level and claimer[t.incident_id].level == t.expected_level]
+    load_den = max(scope.streets, 1) * max(scope.weeks, 1e-9)
+    status = "ok" if al and ts else ("no alerts" if ts else ("no truth" if al else "no alerts and no truth"))
+    return {
+        "status": status,
+        "alerts": len(al),
+        "matched_alerts": len(good),
+        "false_alerts": len(al) - len(good),
+        "duplicate_alerts": sum(1 for a in al if a.alert_id in got.duplicates),
+        "alerts_on_negative_cases": sum(1 for a in al if a.alert_id in got.on_negative),
+        "precision": len(good) / len(al) if al else 0.0,
+        "precision_counts": f"{len(good)}/{len(al)}",
+        "incidents": len(ts),
+        "negative_incidents": sum(1 for t in truths if t.type == typ and t.negative),
+        "detected": len(hits),
+        "recall": _ratio(len(hits), len(ts)),
+        "recall_counts": f"{len(hits)}/{len(ts)}",
+        "delay_seconds": {"median": percentile(delays, 50), "p90": percentile(delays, 90), "n": len(delays)}
+        if delays
+        else None,
+        "level_exact": _ratio(len(level_ok), sum(1 for t in hits if t.expected_level)),
+        "alerts_per_street_week": len(al) / load_den,
+        "false_alerts_per_street_week": (len(al) - len(good)) / load_den,
+        "desk_load": desk_load(al, scope, rules),
+        "by_kind": {
+            kind: {"incidents": n, "detected": sum(1 for t in ts if t.kind == kind and t.incident_id in got.detected)}
+            for kind, n in sorted(_count(t.kind for t in ts).items())
+        },
+    }
 
 
 def evaluate(
@@ -182,98 +476,41 @@ def evaluate(
     truths: Sequence[Truth],
     streets: int,
     weeks: float,
-    slack: Mapping[str, timedelta] = SLACK,
-    grace: Mapping[str, timedelta] = GRACE,
+    config: EvalConfig | None = None,
+    desks: Mapping[str, int] | None = None,
+    rules: RoutingRules | None = None,
 ) -> Evaluation:
-    """Per-type precision, recall, delay and alert load (see the module docstring)."""
+    """Per-type precision, recall, delay and loads under the strict one-to-one rule (module docstring)."""
+    cfg = config or default_config()
     collapsed = collapse(alerts)
-    matched_alerts: set[str] = set()
-    detected: dict[str, datetime] = {}
-    positive_match: set[str] = set()
-    by_type: dict[str, list[Truth]] = {}
-    for t in truths:
-        by_type.setdefault(t.type, []).append(t)
-    for a in collapsed:
-        for t in by_type.get(a.type, ()):
-            if matches(a, t, slack, grace):
-                matched_alerts.add(a.alert_id)
-                if not t.negative:
-                    positive_match.add(a.alert_id)
-                    if t.incident_id not in detected or a.created_at < detected[t.incident_id]:
-                        detected[t.incident_id] = a.created_at
+    split = occurrences(truths, cfg)
+    got = assign(collapsed, split, cfg)
+    scope = Scope(streets, weeks, dict(desks or {}))
+    per_type = {typ: _type_metrics(typ, collapsed, split, got, scope, rules) for typ in ALERT_TYPES}
     load_den = max(streets, 1) * max(weeks, 1e-9)
-    per_type: dict[str, Any] = {}
-    for typ in ALERT_TYPES:
-        ts = [t for t in truths if t.type == typ and not t.negative]
-        negatives = [t for t in truths if t.type == typ and t.negative]
-        al = [a for a in collapsed if a.type == typ]
-        good = [a for a in al if a.alert_id in positive_match]
-        on_neg = [a for a in al if a.alert_id in matched_alerts and a.alert_id not in positive_match]
-        hits = [t for t in ts if t.incident_id in detected]
-        delays = [(detected[t.incident_id] - t.start).total_seconds() for t in hits]
-        level_ok = [
-            t
-            for t in hits
-            if t.expected_level
-            and max(
-                (a.level for a in al if a.alert_id in positive_match and matches(a, t, slack, grace)),
-                key=LEVELS.index,
-                default="blue",
-            )
-            == t.expected_level
-        ]
-        status = "ok"
-        if not al and not ts:
-            status = "no alerts and no truth"
-        elif not al:
-            status = "no alerts"
-        elif not ts:
-            status = "no truth"
-        per_type[typ] = {
-            "status": status,
-            "alerts": len(al),
-            "matched_alerts": len(good),
-            "false_alerts": len(al) - len(good),
-            "alerts_on_negative_cases": len(on_neg),
-            "precision": _ratio(len(good), len(al)),
-            "incidents": len(ts),
-            "negative_incidents": len(negatives),
-            "detected": len(hits),
-            "recall": _ratio(len(hits), len(ts)),
-            "delay_seconds": {
-                "median": percentile(delays, 50),
-                "p90": percentile(delays, 90),
-                "n": len(delays),
-            }
-            if delays
-            else None,
-            "level_exact": _ratio(len(level_ok), len([t for t in hits if t.expected_level])),
-            "alerts_per_street_week": len(al) / load_den,
-            "false_alerts_per_street_week": (len(al) - len(good)) / load_den,
-            "by_kind": {
-                kind: {"incidents": n, "detected": sum(1 for t in ts if t.kind == kind and t.incident_id in detected)}
-                for kind, n in sorted(_count(t.kind for t in ts).items())
-            },
-        }
-    total_alerts = len(collapsed)
-    total_good = len(positive_match)
-    total_inc = sum(1 for t in truths if not t.negative)
+    total_inc = sum(1 for t in split if not t.negative)
     metrics = {
         "streets": streets,
         "weeks": round(weeks, 3),
         "alerts_raw": None,
-        "alerts": total_alerts,
-        "precision": _ratio(total_good, total_alerts),
-        "recall": _ratio(len(detected), total_inc),
-        "alerts_per_street_week": total_alerts / load_den,
-        "false_alerts_per_street_week": (total_alerts - total_good) / load_den,
+        "alerts": len(collapsed),
+        "matched_alerts": len(got.claimed),
+        "precision": len(got.claimed) / len(collapsed) if collapsed else 0.0,
+        "precision_counts": f"{len(got.claimed)}/{len(collapsed)}",
+        "recall": _ratio(len(got.detected), total_inc),
+        "recall_counts": f"{len(got.detected)}/{total_inc}",
+        "alerts_per_street_week": len(collapsed) / load_den,
+        "false_alerts_per_street_week": (len(collapsed) - len(got.claimed)) / load_den,
+        "desk_load": desk_load(collapsed, scope, rules),
         "by_type": per_type,
         "rule": {
-            "slack": {k: v.total_seconds() for k, v in slack.items()},
-            "grace": {k: v.total_seconds() for k, v in grace.items()},
+            "matching": "one-to-one; type, window, category or family, unit inside the incident's (evaluate.py)",
+            "window_hours": {t: w.model_dump() for t, w in cfg.window.items()},
+            "families": {f: list(c) for f, c in cfg.families.items()},
+            "periodic": {k: v.model_dump() for k, v in cfg.periodic.items()},
         },
     }
-    return Evaluation(metrics, collapsed, list(truths), positive_match, detected)
+    return Evaluation(metrics, collapsed, split, set(got.claimed), got.detected)
 
 
 def _count(items: Iterable[str]) -> dict[str, int]:
@@ -314,6 +551,21 @@ def period(truth_dir: Path, truths: Sequence[Truth], alerts: Sequence[Alert]) ->
         times = [t.start for t in truths] + [t.end for t in truths] + [a.created_at for a in alerts]
         weeks = max(1.0, (max(times) - min(times)).total_seconds() / (7 * 86_400)) if times else 1.0
     return streets, weeks
+
+
+def desk_counts(truth_dir: Path) -> dict[str, int]:
+    """Desks per level from geography.json (empty when there is none: loads use the desks seen)."""
+    geo = truth_dir / "geography.json"
+    if not geo.exists():
+        return {}
+    streets = json.loads(geo.read_text(encoding="utf-8"))["streets"]
+    communities = [c for s in streets for c in s.get("communities", ())]
+    return {
+        "district": 1,
+        "street": len(streets),
+        "community": len(communities),
+        "grid": sum(len(c.get("grids", ())) for c in communities),
+    }
 
 
 # ---- pattern forecasts: rolling-origin accuracy, interval coverage, peak weeks ---------------
@@ -460,7 +712,9 @@ def rolling_forecasts(
     from warning.core.calendar import day_date, local_hour_index
 
     strides = {"street": 5, "district": 1, **(strides or {})}
-    states: dict[str, dict[str, DetectorState]] = {d.name: {} for d in detectors}
+    from warning.core.detectors.pattern import PatternParams
+
+    states: dict[str, dict[str, Any]] = {d.name: {} for d in detectors}
     counts: dict[tuple[str, str], dict[int, int]] = {}
     points: list[ForecastPoint] = []
     alerts: list[Alert] = []
@@ -485,7 +739,7 @@ def rolling_forecasts(
             table = states[det.name]
             k = det.key(ev)
             old = table.get(k) or det.init_state()
-            new, found = det.update(old, ev, ev.occurred_at)
+            new, found = det.step(old, ev, ev.occurred_at)
             table[k] = new
             alerts.extend(found)
             if old["day"] is None or new["day"] == old["day"] or (new["day"] - first) % strides[scope]:
@@ -667,11 +921,11 @@ def _add_weeks(
 def peak_week_hits(truths: Iterable[Truth], alerts: Iterable[Alert]) -> dict[str, Any]:
     """Were the injected seasonal peaks forecast in the right week, and how far ahead?
 
-    A pattern incident is *hit* when a peak alert (``details.kind == "peak"``) for a compatible
-    unit and the same category targets a day inside the incident's window; its lead is the
-    incident start minus the first such alert's creation (positive: warned before the peak
-    period began). ``detected`` is the looser rule of `matches` (any pattern alert, including
-    a same-day exceedance), for comparison.
+    A pattern incident is *hit* when a peak alert (``details.kind == "peak"``) for a unit inside
+    the incident's, of its category or family, targets a day inside the incident's window; its
+    lead is the incident start minus the first such alert's creation (positive: warned before
+    the peak period began). ``detected``: any pattern alert that `matches` (including a
+    same-day exceedance; not one-to-one), for comparison.
     """
     pattern_alerts = [a for a in alerts if a.type == "pattern"]
     rows: list[dict[str, Any]] = []
@@ -685,7 +939,8 @@ def peak_week_hits(truths: Iterable[Truth], alerts: Iterable[Alert]) -> dict[str
                 for a in pattern_alerts
                 if a.details.get("kind") == "peak"
                 and first_day <= str(a.details.get("target_date", "")) <= last_day
-                and _where_what(a, t)
+                and category_ok(a, t)
+                and unit_ok(a, t)
             ),
             key=lambda a: a.created_at,
         )
@@ -1019,37 +1274,69 @@ def forecast_table_rows(block: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-def table_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """The per-type table (header first) shared by the Markdown and HTML reports."""
-    rows = [
-        [
-            "type",
-            "status",
-            "alerts",
-            "precision",
-            "incidents",
-            "recall",
-            "delay median",
-            "delay p90",
-            "alerts/street/week",
-            "false/street/week",
-        ]
+def _counts_pct(counts: str, value: float | None) -> str:
+    return f"{counts} ({value:.1%})" if value is not None else f"{counts} (no incidents)"
+
+
+def _delay(d: dict[str, Any] | None, key: str) -> str:
+    """Hours for short delays, days for long ones (a pattern forecast's lead is negative)."""
+    if d is None:
+        return "-"
+    secs = float(d[key])
+    return f"{secs / 86_400:.1f} d" if abs(secs) >= 2 * 86_400 else f"{secs / 3600:.1f} h"
+
+
+def _row(typ: str, strategy: str, m: Mapping[str, Any]) -> list[str]:
+    load = m["desk_load"]
+    return [
+        typ,
+        strategy,
+        str(m["alerts"]),
+        _counts_pct(m["precision_counts"], m["precision"]),
+        _counts_pct(m["recall_counts"], m["recall"]),
+        _delay(m["delay_seconds"], "median"),
+        _delay(m["delay_seconds"], "p90"),
+        f"{m['false_alerts_per_street_week']:.3f}",
+        f"{load['by_level']['street']['per_desk_day']:.2f}",
+        f"{load['busiest_per_day']:.2f}",
+        str(m["duplicate_alerts"]),
     ]
+
+
+TABLE_HEADER: Final = [
+    "type",
+    "strategy",
+    "alerts",
+    "precision (matched/alerts)",
+    "recall (found/incidents)",
+    "delay median",
+    "delay p90",
+    "false/street/week",
+    "per street desk/day",
+    "busiest desk/day",
+    "duplicates",
+]
+
+# which warning types each baseline speaks to (never: every type that has incidents)
+BASELINE_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    "rule_only": ("dynamic",),
+    "blanket_family": ("dynamic", "pattern"),
+    "blanket_nocat": ("dynamic", "pattern"),
+    "seasonal_naive": ("pattern",),
+}
+
+
+def table_rows(metrics: Mapping[str, Any]) -> list[list[str]]:
+    """Detectors, and beside them the baselines of ``metrics["baselines"]``, one row per type x strategy."""
+    rows = [list(TABLE_HEADER)]
+    baselines: Mapping[str, Any] = metrics.get("baselines") or {}
     for typ, m in metrics["by_type"].items():
-        rows.append(
-            [
-                typ,
-                m["status"],
-                str(m["alerts"]),
-                _fmt(m["precision"], True),
-                str(m["incidents"]),
-                _fmt(m["recall"], True),
-                _hours(m["delay_seconds"], "median"),
-                _hours(m["delay_seconds"], "p90"),
-                f"{m['alerts_per_street_week']:.3f}",
-                f"{m['false_alerts_per_street_week']:.3f}",
-            ]
-        )
+        if m["status"] == "no alerts and no truth":
+            continue
+        rows.append(_row(typ, "detectors", m))
+        for name, bm in baselines.items():
+            if typ in BASELINE_TYPES.get(name, ()) or (name == "never" and m["incidents"]):
+                rows.append(_row(typ, name, bm["by_type"][typ]))
     return rows
 
 
@@ -1102,8 +1389,9 @@ def write_report(
     rows = table_rows(ev.metrics)
     m = ev.metrics
     summary = (
-        f"{m['alerts']} alerts (after collapsing repeats), precision {_fmt(m['precision'], True)}, "
-        f"recall {_fmt(m['recall'], True)}, {m['alerts_per_street_week']:.3f} alerts and "
+        f"{m['alerts']} alerts (after collapsing repeats), "
+        f"precision {_counts_pct(m['precision_counts'], m['precision'])}, "
+        f"recall {_counts_pct(m['recall_counts'], m['recall'])}, {m['alerts_per_street_week']:.3f} alerts and "
         f"{m['false_alerts_per_street_week']:.3f} false alerts per street per week "
         f"({m['streets']} streets, {m['weeks']:.1f} weeks)."
     )
@@ -1112,8 +1400,9 @@ def write_report(
     md += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     md += [
         "",
-        "Matching rule: see `warning/analysis/evaluate.py` (type, time window with slack/grace, unit and category; "
-        "evidence or case_ref for case and relational).",
+        "Matching rule (`warning/analysis/evaluate.py`, windows in `evaluation.toml`): one-to-one; same type, inside "
+        "the type's window, same category or its family, alert unit inside the incident's; evidence or case_ref "
+        "for case and relational. Baselines (if any) are scored by the same rule on the same data.",
         "",
     ]
     for name, caption in images:
@@ -1190,6 +1479,13 @@ def write_report(
     return written
 
 
+def _load_inputs(alerts: Path, truth: Path, config_file: Path | None) -> tuple[list[Alert], list[Truth], EvalConfig]:
+    try:
+        return read_alerts(alerts), read_truth(truth), load_config(config_file)
+    except (OSError, ValueError, KeyError, ImproperlyConfigured) as exc:
+        raise typer.BadParameter(f"{type(exc).__name__}: {exc}") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``warning evaluate`` command to the CLI app."""
 
@@ -1202,10 +1498,16 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(
                 "--data",
-                help="input files for the volume plot (default: truth's directory); given explicitly, also "
-                "replays them through the pattern detectors for the forecast section",
+                help="input files (default for the volume plot: truth's directory); given explicitly, the "
+                "baselines are computed from them and scored beside the detectors, and they are replayed "
+                "through the pattern detectors for the forecast section",
             ),
         ] = None,
+        json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics JSON here")] = None,
+        config_file: Annotated[
+            Path | None, typer.Option("--config", help="evaluator config (default: analysis/evaluation.toml)")
+        ] = None,
+        baselines: Annotated[bool, typer.Option(help="with --data: score the baselines beside the detectors")] = True,
         forecast: Annotated[
             bool, typer.Option(help="with --data: rolling-origin pattern forecast evaluation (~3 min for a year)")
         ] = True,
@@ -1215,39 +1517,61 @@ def register(app: typer.Typer) -> None:
         streets: Annotated[int | None, typer.Option(help="streets (default: geography.json)")] = None,
         weeks: Annotated[float | None, typer.Option(help="weeks evaluated (default: manifest.json)")] = None,
     ) -> None:
-        """Precision, recall, delay and alert load per warning type, with a report."""
+        """Precision, recall, delay and desk load per warning type, beside trivial baselines, with a report."""
         from rich.console import Console
         from rich.table import Table
 
         from warning import settings as settings_mod
+        from warning import thresholds as thresholds_mod
         from warning.simulate.district import file_names
 
-        alert_list = read_alerts(alerts)
-        truths = read_truth(truth)
+        alert_list, truths, ecfg = _load_inputs(alerts, truth, config_file)
         s, w = period(truth.parent, truths, alert_list)
-        ev = evaluate(alert_list, truths, streets or s, weeks or w)
-        ev.metrics["alerts_raw"] = len(alert_list)
         cfg = settings_mod.load()
+        th = thresholds_mod.load(cfg.thresholds_file).thresholds
+        rules = thresholds_mod.routing_rules(th)
+        desks = desk_counts(truth.parent)
+        ev = evaluate(alert_list, truths, streets or s, weeks or w, ecfg, desks, rules)
+        ev.metrics["alerts_raw"] = len(alert_list)
         names = list(file_names(cfg.topics_dir).values())
         run: ForecastRun | None = None
-        if data is not None and forecast:
-            from warning import thresholds as thresholds_mod
+        if data is not None and baselines:
+            from warning.analysis import baselines as baselines_mod
             from warning.analysis import replay
 
-            th = thresholds_mod.load(cfg.thresholds_file).thresholds
-            cal = th.calendar.params()
-            dets = [
-                PatternDetector(th.pattern.params("street", cal)),
-                PatternDetector(th.pattern.params("district", cal)),
-            ]
-            run = rolling_forecasts(replay.iter_events(data, cfg, th), dets, strides={"street": street_stride})
+            events = replay.iter_events(data, cfg, th)
+            ev.metrics["baselines"] = baselines_mod.score(events, truths, streets or s, weeks or w, ecfg, desks, rules)
+        if data is not None and forecast:
+            run = _forecast_run(data, street_stride)
             block = forecast_metrics(run)
-            block["peak_weeks"] = peak_week_hits(truths, ev.alerts)
+            block["peak_weeks"] = peak_week_hits(ev.truths, ev.alerts)
             ev.metrics["pattern_forecast"] = block
         files = write_report(ev, out, data or truth.parent, names, run)
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(ev.metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            files.append(json_out)
         rows = table_rows(ev.metrics)
-        table = Table(*rows[0], title="evaluation per warning type")
+        title = "detectors and baselines, strict one-to-one matching" if "baselines" in ev.metrics else "detectors"
+        table = Table(*rows[0], title=title)
         for r in rows[1:]:
             table.add_row(*r)
-        Console().print(table)
+        Console(width=200).print(table)
         Console(stderr=True).print(f"wrote {', '.join(str(f) for f in files)}")
+
+
+def _forecast_run(data: Path, street_stride: int) -> ForecastRun:
+    """Replay `data` through the street and district pattern detectors, forecasting at rollovers."""
+    from warning import settings as settings_mod
+    from warning import thresholds as thresholds_mod
+    from warning.analysis import replay
+    from warning.core.detectors.pattern import PatternDetector
+
+    cfg = settings_mod.load()
+    th = thresholds_mod.load(cfg.thresholds_file).thresholds
+    cal = th.calendar.params()
+    dets = [
+        PatternDetector(th.pattern.params("street", cal)),
+        PatternDetector(th.pattern.params("district", cal)),
+    ]
+    return rolling_forecasts(replay.iter_events(data, cfg, th), dets, strides={"street": street_stride})
