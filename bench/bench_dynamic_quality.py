@@ -31,7 +31,7 @@ from typing import Any
 from warning import settings as settings_mod
 from warning import thresholds as thresholds_mod
 from warning.analysis.evaluate import Truth, collapse, evaluate, period, read_truth
-from warning.analysis.replay import iter_alerts, iter_events
+from warning.analysis.replay import iter_alerts, iter_events, pipeline_for
 from warning.core import units
 from warning.core.detectors.dynamic import DynamicDetector
 from warning.core.events import Alert
@@ -118,7 +118,7 @@ def main() -> None:
             n_events += 1
             yield e
 
-    raw = list(iter_alerts(counted(), [det]))
+    raw = list(iter_alerts(counted(), pipeline_for(th, [det])))
     replay_s = time.perf_counter() - t0
     if args.alerts is not None:
         with args.alerts.open("w", encoding="utf-8") as fh:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from warning.core.ingest import REASONS
-from warning.core.ports import MetricName
 from warning.core.taxonomy import ALERT_TYPES, CHANNELS, LEVELS
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -21,7 +20,7 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 @dataclass(frozen=True)
 class Metrics:
-    """The engine's metrics; also the core's `Metrics` port (`increment`)."""
+    """The engine's metrics (the core reports through return values, never through these)."""
 
     registry: CollectorRegistry
     events_received: Counter
@@ -40,6 +39,12 @@ class Metrics:
     config_reloads: Counter
     thresholds_info: Info
     ingest_halted: Gauge
+    late_events: Counter
+    duplicate_events: Counter
+    detector_failures: Counter
+    batch_seconds: Histogram
+    state_writes: Counter
+    reorder_pending: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -105,6 +110,43 @@ class Metrics:
                 ["channel"],
                 registry=registry,
             ),
+            late_events=Counter(
+                "warning_late_events_total",
+                "Events older than the reorder bound: applied out of order and reported on the next alert.",
+                ["key_space"],
+                registry=registry,
+            ),
+            duplicate_events=Counter(
+                "warning_duplicate_events_total",
+                "Redelivered events (same event_id) applied only once.",
+                ["key_space"],
+                registry=registry,
+            ),
+            detector_failures=Counter(
+                "warning_detector_failures_total",
+                "Events a detector raised on (rolled back, dead-lettered with the traceback summary).",
+                ["detector"],
+                registry=registry,
+            ),
+            batch_seconds=Histogram(
+                "warning_detector_batch_seconds",
+                "Processing time of one batch of events by the detectors of a key space.",
+                ["key_space"],
+                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+                registry=registry,
+            ),
+            state_writes=Counter(
+                "warning_state_writes_total",
+                "State entries written to the changelog (dirty entries, once per batch).",
+                ["key_space"],
+                registry=registry,
+            ),
+            reorder_pending=Gauge(
+                "warning_reorder_pending_events",
+                "Events waiting in the reorder buffers for the slowest input to catch up.",
+                ["key_space"],
+                registry=registry,
+            ),
         )
         m._precreate()
         return m
@@ -123,10 +165,11 @@ class Metrics:
         for lv in LEVELS:
             self.feed_pending.labels(level=lv)
             self.ack_latency.labels(level=lv)
+        for ks in ("street", "district", "case"):
+            self.late_events.labels(key_space=ks)
+            self.duplicate_events.labels(key_space=ks)
+            self.batch_seconds.labels(key_space=ks)
+            self.state_writes.labels(key_space=ks)
+            self.reorder_pending.labels(key_space=ks).set(0)
         for outcome in ("applied", "rejected"):
             self.config_reloads.labels(outcome=outcome)
-
-    def increment(self, name: MetricName, value: float = 1.0, **labels: str) -> None:
-        """The core's metric port: add `value` to the counter `name`."""
-        counter: Counter = getattr(self, name)
-        (counter.labels(**labels) if labels else counter).inc(value)

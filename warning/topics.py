@@ -14,7 +14,9 @@ from typing import Any, Final, Literal
 
 from warning.core.errors import ImproperlyConfigured
 
-Role = Literal["grid_reports", "hotline_calls", "petitions", "events", "alerts", "dead_letters"]
+Role = Literal[
+    "grid_reports", "hotline_calls", "petitions", "events", "events_district", "events_case", "alerts", "dead_letters"
+]
 ROLES: Final[tuple[Role, ...]] = Role.__args__  # type: ignore[attr-defined]  # Literal exposes __args__
 INPUT_CHANNELS: Final[dict[Role, str]] = {"grid_reports": "grid", "hotline_calls": "hotline", "petitions": "petition"}
 

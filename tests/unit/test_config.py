@@ -155,7 +155,7 @@ def test_shipped_samples_hold_valid_and_invalid_records() -> None:
 def test_metrics_use_an_injected_registry_and_bounded_labels() -> None:
     m1 = Metrics.create(CollectorRegistry())
     m2 = Metrics.create(CollectorRegistry())  # no duplicate-registration error: nothing global
-    m1.increment("events_received", channel="grid")
+    m1.events_received.labels(channel="grid").inc()
     text = generate_latest(m1.registry).decode()
     assert 'warning_events_received_total{channel="grid"} 1.0' in text
     assert 'warning_events_received_total{channel="grid"} 0.0' in generate_latest(m2.registry).decode()

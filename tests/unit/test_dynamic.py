@@ -67,7 +67,7 @@ def run(det: DynamicDetector, events: list[Event]) -> tuple[dict[str, Any], list
     state = det.init_state()
     found: list[tuple[Event, Alert]] = []
     for e in events:
-        state, alerts = det.update(state, e, e.occurred_at)
+        state, alerts = det.step(state, e, e.occurred_at)
         found.extend((e, a) for a in alerts)
     return state, found
 
@@ -225,7 +225,7 @@ def test_slow_rise_fires_cusum() -> None:
 )
 def test_mass_incident_rules_fire_without_history(kwargs: dict[str, object], indicator: str, level: str) -> None:
     det = DynamicDetector()
-    _, alerts = det.update(det.init_state(), ev(1, START, **kwargs), START)  # type: ignore[arg-type]
+    _, alerts = det.step(det.init_state(), ev(1, START, **kwargs), START)  # type: ignore[arg-type]
     assert [a.level for a in alerts] == [level]
     assert indicator in {i.name for i in alerts[0].indicators}
     assert alerts[0].unit == "S01-C01-G01"
@@ -236,22 +236,22 @@ def test_mass_incident_rules_fire_without_history(kwargs: dict[str, object], ind
 
 def test_plain_event_raises_nothing() -> None:
     det = DynamicDetector()
-    _, alerts = det.update(det.init_state(), ev(1, START, text="楼上漏水"), START)
+    _, alerts = det.step(det.init_state(), ev(1, START, text="楼上漏水"), START)
     assert alerts == []
 
 
 def test_several_channels_same_place_within_minutes() -> None:
     det = DynamicDetector()
     state = det.init_state()
-    state, a1 = det.update(state, ev(1, START, channel="grid"), START)
-    state, a2 = det.update(state, ev(2, START + timedelta(minutes=5), channel="hotline"), START)
-    state, a3 = det.update(state, ev(3, START + timedelta(minutes=10), channel="hotline"), START)
+    state, a1 = det.step(state, ev(1, START, channel="grid"), START)
+    state, a2 = det.step(state, ev(2, START + timedelta(minutes=5), channel="hotline"), START)
+    state, a3 = det.step(state, ev(3, START + timedelta(minutes=10), channel="hotline"), START)
     assert a1 == [] and a2 == []  # two reports are everyday traffic in a busy grid
     assert [i.name for i in a3[0].indicators] == ["multi_channel"]
     # another grid, another category, or too late, does not count
-    state, a4 = det.update(state, ev(4, START + timedelta(minutes=15), grid="S01-C01-G09", channel="petition"), START)
-    state, a5 = det.update(state, ev(5, START + timedelta(minutes=16), cat="family", channel="petition"), START)
-    state, a6 = det.update(state, ev(6, START + timedelta(hours=2), channel="petition"), START)
+    state, a4 = det.step(state, ev(4, START + timedelta(minutes=15), grid="S01-C01-G09", channel="petition"), START)
+    state, a5 = det.step(state, ev(5, START + timedelta(minutes=16), cat="family", channel="petition"), START)
+    state, a6 = det.step(state, ev(6, START + timedelta(hours=2), channel="petition"), START)
     assert a4 == [] and a5 == [] and a6 == []
 
 
@@ -260,7 +260,7 @@ def test_one_channel_repeating_is_not_multi_channel() -> None:
     state = det.init_state()
     alerts = []
     for i in range(4):
-        state, out = det.update(state, ev(i, START + timedelta(minutes=i), channel="hotline"), START)
+        state, out = det.step(state, ev(i, START + timedelta(minutes=i), channel="hotline"), START)
         alerts += out
     assert alerts == []
 
@@ -271,11 +271,11 @@ def test_repeats_in_one_window_share_the_alert_id() -> None:
     ids = []
     for i in range(3):
         t = START + timedelta(minutes=20 * i)
-        state, alerts = det.update(state, ev(i, t, text="堵路"), t)
+        state, alerts = det.step(state, ev(i, t, text="堵路"), t)
         ids.append(alerts[0].alert_id)
     assert len(set(ids)) == 1
     t = START + timedelta(hours=7)
-    _, later = det.update(state, ev(9, t, text="堵路"), t)
+    _, later = det.step(state, ev(9, t, text="堵路"), t)
     assert later[0].alert_id != ids[0]
 
 
@@ -289,7 +289,7 @@ def test_state_is_compact_and_bounded() -> None:
         g = f"S01-C{int(rng.integers(1, 4)):02d}-G{int(rng.integers(1, 30)):02d}"
         e = ev(i, t, g, cats[int(rng.integers(0, 4))])
         e = dataclasses.replace(e, event_id=f"{i:020x}")  # real ids are 20 hex digits
-        state, _ = det.update(state, e, t)
+        state, _ = det.step(state, e, t)
     series = [rec for ser in state["s"].values() for rec in ser.values()]
     # the cap applies at each day rollover; series first seen today may add to it until then
     assert len(series) <= 50 + 4 * 4 + sum(1 for rec in series if len(rec) > 1)
@@ -306,12 +306,12 @@ def test_cap_evicts_the_smallest_levels_not_the_least_recent() -> None:
     i = 0
     # a busy grid active on day 0 only, then three quiet grids seen once on day 1
     for m in range(30):
-        state, _ = det.update(state, ev(i := i + 1, START + timedelta(minutes=m), "S01-C01-G01"), START)
+        state, _ = det.step(state, ev(i := i + 1, START + timedelta(minutes=m), "S01-C01-G01"), START)
     for g in ("S01-C01-G02", "S01-C01-G03", "S01-C01-G04"):
         t = START + timedelta(days=1, hours=i % 5)
-        state, _ = det.update(state, ev(i := i + 1, t, g), t)
+        state, _ = det.step(state, ev(i := i + 1, t, g), t)
     t = START + timedelta(days=2)
-    state, _ = det.update(state, ev(i + 1, t, "S01-C01-G05"), t)
+    state, _ = det.step(state, ev(i + 1, t, "S01-C01-G05"), t)
     kept = set(state["s"]["labour"])
     assert "C01-G01" in kept  # 30 events outweigh three singletons seen later
     assert "*" in kept  # the street series carries the largest level of all
@@ -321,12 +321,12 @@ def test_cap_evicts_the_smallest_levels_not_the_least_recent() -> None:
 def test_idle_series_with_a_negligible_level_are_evicted() -> None:
     det = DynamicDetector(DynamicParams(evict_after_days=10, half_life_days=5))
     state = det.init_state()
-    state, _ = det.update(state, ev(1, START, "S01-C01-G01"), START)
+    state, _ = det.step(state, ev(1, START, "S01-C01-G01"), START)
     t = START + timedelta(days=9)
-    state, _ = det.update(state, ev(2, t, "S01-C01-G02"), t)
+    state, _ = det.step(state, ev(2, t, "S01-C01-G02"), t)
     assert "C01-G01" in state["s"]["labour"]
     t = START + timedelta(days=11)
-    state, _ = det.update(state, ev(3, t, "S01-C01-G02"), t)
+    state, _ = det.step(state, ev(3, t, "S01-C01-G02"), t)
     assert "C01-G01" not in state["s"]["labour"]
 
 
@@ -342,7 +342,7 @@ def test_a_v1_state_from_an_old_changelog_restarts_the_street() -> None:
         "s": {},
         "recent": [],
     }
-    state, alerts = det.update(v1, ev(1, START, text="堵路"), START)
+    state, alerts = det.step(v1, ev(1, START, text="堵路"), START)
     assert state["v"] == 2 and state["s"]["labour"]["C01-G01"][0] == 1.0
     assert [a.level for a in alerts] == ["orange"]
 
@@ -350,8 +350,8 @@ def test_a_v1_state_from_an_old_changelog_restarts_the_street() -> None:
 def test_late_event_is_counted_not_crashing() -> None:
     det = DynamicDetector()
     state = det.init_state()
-    state, _ = det.update(state, ev(1, START + timedelta(days=2)), START)
-    state, _ = det.update(state, ev(2, START + timedelta(days=1)), START)
+    state, _ = det.step(state, ev(1, START + timedelta(days=2)), START)
+    state, _ = det.step(state, ev(2, START + timedelta(days=1)), START)
     assert state["s"]["labour"]["C01-G01"][0] > 1.0
 
 
@@ -361,7 +361,7 @@ def test_evidence_is_the_open_window() -> None:
     times = [START + timedelta(hours=h) for h in (0, 1, 7, 8)]
     alerts: list[Alert] = []
     for i, t in enumerate(times):
-        state, out = det.update(state, ev(i, t, text="围堵"), t)
+        state, out = det.step(state, ev(i, t, text="围堵"), t)
         alerts += out
     grid_alerts = [a for a in alerts if a.unit == "S01-C01-G01"]
     assert grid_alerts[-1].evidence == ("e2", "e3")  # e0 and e1 fell out of the 6-hour window
@@ -458,7 +458,7 @@ def test_multi_channel_needs_an_unusual_count_once_warm() -> None:
     alerts: list[Alert] = []
     channels: tuple[Channel, ...] = ("grid", "hotline", "hotline")
     for k, ch in enumerate(channels):
-        state, out = det.update(state, ev(20_000 + k, t + timedelta(minutes=k), quiet, "neighbour", ch), t)
+        state, out = det.step(state, ev(20_000 + k, t + timedelta(minutes=k), quiet, "neighbour", ch), t)
         alerts += out
     assert [i.name for a in alerts for i in a.indicators] == ["multi_channel"]
 
@@ -474,7 +474,7 @@ def test_math_is_finite_on_extreme_gaps() -> None:
     det = DynamicDetector()
     state = det.init_state()
     for i, t in enumerate([START, START + timedelta(days=3000), START + timedelta(days=3000, hours=1)]):
-        state, alerts = det.update(state, ev(i, t), t)
+        state, alerts = det.step(state, ev(i, t), t)
         assert all(a.score is None or 0 <= a.score <= 1 for a in alerts)
     assert all(math.isfinite(v) for row in state["shape"].values() for v in row)
     assert all(math.isfinite(v) for v in state["x"] + state["disp"])

@@ -13,9 +13,9 @@ import pytest
 
 import warning.core.detectors.pattern as pattern_mod
 from warning.core.calendar import Calendar
+from warning.core.detectors.base import DetectorState
 from warning.core.detectors.pattern import PatternDetector, PatternParams, forecast
 from warning.core.events import Alert, Event, Location
-from warning.core.ports import DetectorState
 from warning.core.taxonomy import LEVELS
 
 TZ = timezone(timedelta(hours=8))
@@ -43,9 +43,8 @@ def events_for(start: date, counts: list[int], street: str = "S01", cat: str = "
         base = datetime.combine(start + timedelta(days=i), datetime.min.time(), TZ) + timedelta(hours=8)
         for k in range(y):
             t = base + timedelta(minutes=k)
-            out.append(
-                Event(f"e{i}-{k}", "hotline", "r", t, t, Location(street, f"{street}-C01", f"{street}-C01-G01"), cat)
-            )
+            loc = Location(street, f"{street}-C01", f"{street}-C01-G01")
+            out.append(Event(f"{street}-{cat}-e{i}-{k}", "hotline", "r", t, t, loc, cat))
     return out
 
 
@@ -55,7 +54,7 @@ def replay(
     st = state or det.init_state()
     found: list[Alert] = []
     for e in events:
-        st, alerts = det.update(st, e, e.occurred_at)
+        st, alerts = det.step(st, e, e.occurred_at)
         found.extend(alerts)
     return st, found
 

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from warning import thresholds as thresholds_mod
 from warning.analysis.replay import EPOCH, iter_events, replay, run
+from warning.core.detectors.base import DetectorState, WholeStateDetector
 from warning.core.events import Alert, Event, Indicator, stable_id
 from warning.core.ingest import DeadLetter
-from warning.core.ports import Detector, DetectorState
+from warning.core.ports import Detector, KeySpace
 from warning.settings import Settings
 from warning.simulate.district import District, SimConfig, write
 
@@ -23,11 +24,12 @@ SETTINGS = Settings()
 THRESHOLDS = thresholds_mod.load().thresholds
 
 
-class GridCounter:
+class GridCounter(WholeStateDetector):
     """A toy detector: one alert every `every`-th event of a grid."""
 
     name = "toy"
     version = "1"
+    key_space: KeySpace = "street"
 
     def __init__(self, every: int = 2) -> None:
         self.every = every
@@ -38,7 +40,7 @@ class GridCounter:
     def key(self, event: Event) -> str:
         return event.location.grid_id
 
-    def update(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
+    def step(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
         n = state["n"] + 1
         new = {"n": n, "nows": [*state["nows"], now.isoformat()]}
         if n % self.every:

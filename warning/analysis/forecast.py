@@ -1,8 +1,8 @@
 """``warning forecast``: replay input files through the pattern detectors and print forecasts.
 
-The state is built exactly as the shells build it (`warning.analysis.replay.iter_events` ingests each
-line and merges the channels in event-time order; every event updates the per-street and the
-district-wide `PatternDetector` with ``now = occurred_at``), then the pure
+The state is built exactly as the shells build it (`warning.analysis.replay.iter_events` ingests
+each line and merges the channels; the engine, `warning.core.engine`, updates the per-street and
+the district-wide `PatternDetector` in event-time order), then the pure
 `warning.core.detectors.pattern.forecast` turns each key's state into rows. Forecasts start
 the day after the last event unless ``--start`` is given.
 """
@@ -17,24 +17,31 @@ from typing import Annotated
 import typer
 
 from warning.core.calendar import day_date, local_hour_index
+from warning.core.detectors.base import DetectorState
 from warning.core.detectors.pattern import ForecastRow, PatternDetector
+from warning.core.engine import DictKV, Engine, Pipeline
 from warning.core.events import Event
-from warning.core.ports import DetectorState
 
 
 def build_states(
     events: Iterable[Event], detectors: list[PatternDetector]
 ) -> tuple[dict[str, dict[str, DetectorState]], date | None]:
-    """Replay events into ``{detector name: {key: state}}``; also the last event's local date."""
-    states: dict[str, dict[str, DetectorState]] = {d.name: {} for d in detectors}
+    """Replay events through the engine into ``{detector name: {key: state}}``; also the last local date."""
+    pipeline = Pipeline({ks: Engine(ks, detectors) for ks in {d.key_space for d in detectors}})
     last: date | None = None
     for ev in events:
-        for det in detectors:
-            table = states[det.name]
-            k = det.key(ev)
-            table[k], _ = det.update(table.get(k) or det.init_state(), ev, ev.occurred_at)
+        pipeline.feed(ev)
         d = day_date(local_hour_index(ev.occurred_at) // 24)
         last = d if last is None or d > last else last
+    pipeline.finish()
+    states: dict[str, dict[str, DetectorState]] = {d.name: {} for d in detectors}
+    for kv in pipeline.kvs.values():
+        assert isinstance(kv, DictKV)
+        for entry, value in kv.data.items():
+            name, _, rest = entry.partition("|")
+            key, _, field = rest.rpartition("|")
+            if name in states and field == "state":
+                states[name][key] = value
     return states, last
 
 

@@ -18,6 +18,7 @@ loaded and sorted in memory instead, so the merge stays correct either way.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import json
 import re
@@ -27,17 +28,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any, Final
+from typing import IO, TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
+from warning.core.engine import Pipeline, Report
 from warning.core.errors import InvalidEvent
 from warning.core.events import Alert, Event
 from warning.core.ingest import DeadLetter, IngestLimits, Pseudonymiser, ingest
-from warning.core.ports import Detector, DetectorState
+from warning.core.ports import Detector
 from warning.core.taxonomy import CHANNELS, Channel
+from warning.pipeline import build_detectors, build_engines
 from warning.settings import Settings
 from warning.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from warning.delivery.router import DeliveryResult
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _CHANNEL_RANK: Final = {c: i for i, c in enumerate(CHANNELS)}
@@ -156,33 +162,28 @@ def iter_events(
     return heapq.merge(*streams, key=sort_key)
 
 
-@dataclass
-class ReplayState:
-    """Per-detector keyed state, as the Faust tables hold it."""
-
-    tables: dict[str, dict[str, DetectorState]] = field(default_factory=dict)
-
-
-def iter_alerts(
-    events: Iterable[Event], detectors: Sequence[Detector], state: ReplayState | None = None
-) -> Iterator[Alert]:
-    """The pure detector loop, one alert at a time (constant memory for long replays)."""
-    st = state if state is not None else ReplayState()
-    tables = [st.tables.setdefault(d.name, {}) for d in detectors]
-    pairs = list(zip(detectors, tables, strict=True))
+def iter_reports(events: Iterable[Event], pipeline: Pipeline) -> Iterator[Report]:
+    """The engine over `events`, one report per event, then the drained buffers."""
     for event in events:
-        now = event.occurred_at
-        for detector, table in pairs:
-            key = detector.key(event)
-            current = table.get(key)
-            new_state, alerts = detector.update(current if current is not None else detector.init_state(), event, now)
-            table[key] = new_state
-            yield from alerts
+        yield pipeline.feed(event)
+    yield pipeline.finish()
 
 
-def run(events: Iterable[Event], detectors: Sequence[Detector], state: ReplayState | None = None) -> list[Alert]:
-    """Every alert the detectors raise over `events` (see `iter_alerts`)."""
-    return list(iter_alerts(events, detectors, state))
+def iter_alerts(events: Iterable[Event], pipeline: Pipeline) -> Iterator[Alert]:
+    """Every detector alert over `events`, in emission order (constant memory)."""
+    for report in iter_reports(events, pipeline):
+        yield from report.alerts
+
+
+def pipeline_for(thresholds: Thresholds, detectors: Sequence[Detector] | None = None) -> Pipeline:
+    """The in-process pipeline of `thresholds` (or of the given detectors)."""
+    dets = build_detectors(thresholds) if detectors is None else detectors
+    return Pipeline(build_engines(dets, thresholds))
+
+
+def run(events: Iterable[Event], detectors: Sequence[Detector], thresholds: Thresholds | None = None) -> list[Alert]:
+    """Every detector alert the detectors raise over `events` (see `iter_alerts`)."""
+    return list(iter_alerts(events, pipeline_for(thresholds or Thresholds(version="replay"), detectors)))
 
 
 @dataclass
@@ -194,6 +195,9 @@ class Summary:
     alerts_by_type: Counter[str] = field(default_factory=Counter)
     alerts_by_level: Counter[str] = field(default_factory=Counter)
     events_by_channel: Counter[str] = field(default_factory=Counter)
+    routed: Counter[str] = field(default_factory=Counter)
+    raw_alerts: int = 0
+    late: int = 0
     seconds: float = 0.0
 
     @property
@@ -211,21 +215,72 @@ class Summary:
             "alerts": self.alerts,
             "alerts_by_type": dict(sorted(self.alerts_by_type.items())),
             "alerts_by_level": dict(sorted(self.alerts_by_level.items())),
+            "detector_alerts": self.raw_alerts,
+            "routing": dict(sorted(self.routed.items())),
+            "late_events": self.late,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(self.events / self.seconds, 1) if self.seconds > 0 else None,
         }
+
+
+class EventTimeClock:
+    """The router's clock in replay: the event time of the alert being routed.
+
+    Deadlines and delivery times then follow the data, so a replay of last year's export
+    routes exactly as the stream did live, whatever day the replay runs.
+    """
+
+    def __init__(self) -> None:
+        self.at = EPOCH
+
+    def now(self) -> datetime:
+        """The alert's event time."""
+        return self.at
+
+
+class ReplayRouter:
+    """The production router (`Deliverer`) over the in-memory sink: what the desks would see."""
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        from warning.delivery.router import Deliverer
+        from warning.sinks import open_sink
+        from warning.thresholds import routing_rules
+
+        self.clock = EventTimeClock()
+        d = thresholds.delivery
+        self.sink = open_sink("memory://", occurrence_ttl=d.occurrence_ttl_seconds, clock=self.clock)
+        self.deliverer = Deliverer(self.sink, routing_rules(thresholds), None, self.clock)
+        self._runner = asyncio.Runner()
+
+    def route(self, alert: Alert) -> DeliveryResult:
+        """Route one detector alert now (its event time), as the router agent would."""
+        self.clock.at = alert.created_at
+        return self._runner.run(self.deliverer.handle(alert))
+
+    def close(self) -> None:
+        """Stop the private event loop."""
+        self._runner.close()
+
+
+FEED_KINDS: Final = frozenset({"new", "upgrade", "update", "reopened", "escalated"})
 
 
 def replay(
     input_dir: Path,
     settings: Settings,
     thresholds: Thresholds,
-    detectors: Sequence[Detector],
+    detectors: Sequence[Detector] | None = None,
     alerts_out: IO[str] | None = None,
     dead_letters_out: IO[str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    raw_out: IO[str] | None = None,
 ) -> Summary:
-    """Replay a directory through `detectors`, streaming alerts and dead letters to files."""
+    """Replay a directory through the engine and the router, streaming results to files.
+
+    `alerts_out` gets the alerts that reached a desk (a feed entry: new, upgrade, update...)
+    with their ``delivery`` (decision and feeds); `raw_out` every detector alert before
+    routing. Dead letters are those of ingest plus events a detector raised on.
+    """
     summary = Summary()
 
     def dead(letter: DeadLetter) -> None:
@@ -239,14 +294,36 @@ def replay(
             summary.events_by_channel[e.channel] += 1
             yield e
 
+    router = ReplayRouter(thresholds)
     start = clock()
-    for alert in iter_alerts(counted(iter_events(input_dir, settings, thresholds, dead)), detectors):
-        summary.alerts_by_type[alert.type] += 1
-        summary.alerts_by_level[alert.level] += 1
-        if alerts_out is not None:
-            alerts_out.write(json.dumps(alert.to_dict(), ensure_ascii=False) + "\n")
+    try:
+        for report in iter_reports(
+            counted(iter_events(input_dir, settings, thresholds, dead)), pipeline_for(thresholds, detectors)
+        ):
+            summary.late += report.late
+            for failure in report.failures:
+                dead(failure.dead_letter())
+            for alert in report.alerts:
+                _route_one(router, alert, summary, alerts_out, raw_out)
+    finally:
+        router.close()
     summary.seconds = clock() - start
     return summary
+
+
+def _route_one(router: ReplayRouter, alert: Alert, summary: Summary, out: IO[str] | None, raw: IO[str] | None) -> None:
+    summary.raw_alerts += 1
+    if raw is not None:
+        raw.write(json.dumps(alert.to_dict(), ensure_ascii=False) + "\n")
+    result = router.route(alert)
+    summary.routed[result.kind] += 1
+    if result.kind not in FEED_KINDS:
+        return
+    summary.alerts_by_type[alert.type] += 1
+    summary.alerts_by_level[alert.level] += 1
+    if out is not None:
+        row = {**alert.to_dict(), "delivery": {"kind": result.kind, "feeds": list(result.feeds)}}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -117,7 +117,13 @@ _DEAD_LETTER_SCHEMA: dict[str, Any] = {
 def schemas(catalog: Catalog) -> dict[Path, dict[str, Any]]:
     """Every topic's value schema, keyed by the path its spec names."""
     out: dict[Path, dict[str, Any]] = {}
-    fixed = {"events": _EVENT_SCHEMA, "alerts": _ALERT_SCHEMA, "dead_letters": _DEAD_LETTER_SCHEMA}
+    fixed = {
+        "events": _EVENT_SCHEMA,
+        "events_district": _EVENT_SCHEMA,
+        "events_case": _EVENT_SCHEMA,
+        "alerts": _ALERT_SCHEMA,
+        "dead_letters": _DEAD_LETTER_SCHEMA,
+    }
     for spec in catalog:
         if spec.value_schema is None:
             continue

@@ -97,9 +97,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from warning.core.calendar import Calendar, CalendarParams, day_date, local_hour_index, weekday_of_day
+from warning.core.detectors.base import DetectorState, WholeStateDetector
 from warning.core.detectors.baselines import count_sf, level_for, nb_cusum_step, surprise
 from warning.core.events import Alert, Event, Indicator, stable_id
-from warning.core.ports import DetectorState
+from warning.core.ports import KeySpace
 from warning.core.taxonomy import CATEGORIES, CHANNEL_LABELS, category_label
 
 DEFAULT_KEYWORDS: Final[tuple[tuple[str, float], ...]] = (
@@ -255,7 +256,7 @@ class _Shape:
         return out
 
 
-class DynamicDetector:
+class DynamicDetector(WholeStateDetector):
     """Bursts, slow rises and mass-incident signals per (grid|street, category), keyed by street.
 
     Parameters
@@ -274,7 +275,7 @@ class DynamicDetector:
     ...            "labour", headcount=30, text="工人聚集讨薪")
     >>> det.key(ev)
     'S03'
-    >>> state, alerts = det.update(det.init_state(), ev, ev.occurred_at)
+    >>> state, alerts = det.step(det.init_state(), ev, ev.occurred_at)
     >>> [(a.level, a.subject) for a in alerts]
     [('yellow', 'S03-C02-G05/labour')]
     >>> sorted(i.name for i in alerts[0].indicators)
@@ -285,6 +286,7 @@ class DynamicDetector:
 
     name = "dynamic"
     version = "2.0"
+    key_space: KeySpace = "street"
 
     def __init__(self, params: DynamicParams | None = None) -> None:
         self.params = params
@@ -317,7 +319,7 @@ class DynamicDetector:
         """The street code: one state holds all grids x categories of that street."""
         return event.location.street
 
-    def update(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
+    def step(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
         """Score the event (rules, then windows against the baseline), then learn it."""
         p = self._p
         h = local_hour_index(event.occurred_at)

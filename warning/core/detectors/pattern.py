@@ -63,9 +63,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from warning.core.calendar import Calendar, CalendarParams, DayFeatures, day_date, epoch_day, local_hour_index
+from warning.core.detectors.base import DetectorState, WholeStateDetector
 from warning.core.detectors.baselines import count_ppf, count_sf, level_for, surprise
 from warning.core.events import Alert, Event, Indicator, stable_id
-from warning.core.ports import DetectorState
+from warning.core.ports import KeySpace
 from warning.core.taxonomy import CATEGORIES, LEVELS, category_label
 from warning.core.units import DISTRICT
 
@@ -183,6 +184,16 @@ def _new_cat() -> dict[str, Any]:
         "r": [0.0, 0.0],
         "disp": [0.0, 0.0],
     }
+
+
+_FLOOR = 1e-3
+"""Smallest multiplicative effect kept: stored effects are rounded, and a month that shrank to
+exactly 0.0 after a long lull would otherwise divide by zero in the next refit."""
+
+
+def _clamp(effect: float) -> float:
+    """An effect inside [_FLOOR, 1/_FLOOR]: finite whatever lull or burst came before."""
+    return min(max(effect, _FLOOR), 1.0 / _FLOOR) if math.isfinite(effect) else 1.0
 
 
 def _combo(active: list[int]) -> str:
@@ -314,11 +325,11 @@ class _Model:
                     old = list(e)
                     for i, j in enumerate(group):
                         prior = math.sqrt(old[group[i - 1]] * old[group[(i + 1) % len(group)]])
-                        e[j] = (ys[j] + k * prior) / (sums[j] / old[j] + k)
+                        e[j] = _clamp((ys[j] + k * prior) / (sums[j] / max(old[j], _FLOOR) + k))
                     continue
                 for j in group:
                     if sums[j] > 0.0 or ys[j] > 0.0:
-                        e[j] = (ys[j] + k) / (sums[j] / e[j] + k)
+                        e[j] = _clamp((ys[j] + k) / (sums[j] / max(e[j], _FLOOR) + k))
             # b x month is all the data pins down; fix the split so that the exposure-weighted
             # geometric mean of the month effects is 1: b is then the level of an average month
             # and "normal" (b x weekday x level) does not depend on which month came first.
@@ -340,7 +351,7 @@ class _Model:
         return new
 
 
-class PatternDetector:
+class PatternDetector(WholeStateDetector):
     """Seasonal forecasts and peak / exceedance alerts per (street or district, category).
 
     Parameters
@@ -360,7 +371,7 @@ class PatternDetector:
     ...     t = datetime(2026, 3, 1, 10, tzinfo=tz) + timedelta(days=day)
     ...     for i in range(5):
     ...         ev = Event(f"e{day}-{i}", "hotline", "r", t, t, Location("S03", "S03-C01", "S03-C01-G01"), "labour")
-    ...         st, alerts = det.update(st, ev, t)
+    ...         st, alerts = det.step(st, ev, t)
     >>> rows = forecast(st, date(2026, 3, 22), 2, unit="S03")
     >>> [(r.category, r.day.isoformat(), round(r.forecast)) for r in rows]
     [('labour', '2026-03-22', 5), ('labour', '2026-03-23', 5)]
@@ -375,6 +386,7 @@ class PatternDetector:
         p = params or PatternParams()
         self._p = p
         self.name = "pattern" if p.scope == "street" else "pattern_district"
+        self.key_space: KeySpace = "street" if p.scope == "street" else "district"
         self._cal = Calendar(p.calendar)
         self._model = _Model(p)
 
@@ -386,7 +398,7 @@ class PatternDetector:
         """The street code, or ``district`` for the district-wide instance."""
         return event.location.street if self._p.scope == "street" else DISTRICT
 
-    def update(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
+    def step(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
         """Count the event; on a new (event-time) day learn the closed day(s) and re-forecast."""
         day = local_hour_index(event.occurred_at) // 24
         unit = self.key(event)
