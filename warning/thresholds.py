@@ -449,12 +449,13 @@ def flatten(t: Thresholds) -> dict[str, Any]:
         else:
             out[prefix] = value
 
-    walk("", t.model_dump(mode="json"))
+    walk("", t.model_dump(mode="python"))
     return out
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # default=str: dates and anything unforeseen still print, so a reload's log line never raises
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def changes(old: Thresholds, new: Thresholds) -> list[KeyChange]:
