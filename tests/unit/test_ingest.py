@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,12 +16,15 @@ from hypothesis import strategies as st
 from warning.core.errors import InvalidEvent
 from warning.core.events import Event, stable_id
 from warning.core.ingest import (
+    LATEST_TIME,
     REASONS,
     DeadLetter,
     DeadLetterLimit,
     IngestLimits,
     Pseudonymiser,
     ingest,
+    received_from_kafka_ms,
+    scrub_bytes,
     scrub_text,
 )
 from warning.core.taxonomy import Channel
@@ -88,7 +94,23 @@ def run(channel: Channel, data: bytes, limits: IngestLimits = LIMITS) -> Event:
             "bad_location",
         ),
         ("grid", raw(grid(location={"street": "S03", "community": "S03-C02", "grid_id": "grid 5"})), "bad_location"),
-        ("grid", raw(grid(occurred_at="2026-11-24T09:00:00")), "schema"),
+        ("grid", raw(grid(occurred_at="2026-11-24T09:00:00")), "bad_timestamp"),
+        # holes found by the chaos probe (issue 13): each of these used to pass or crash
+        ("grid", raw(grid(occurred_at=0)), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at=1764036000)), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at="1764036000")), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at=1764036000.5)), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at="0001-01-01T00:00:00+08:00")), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at="1999-12-31T23:59:59+08:00")), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at="10000-01-01T00:00:00+08:00")), "bad_timestamp"),
+        ("grid", raw(grid(occurred_at="9999-12-31T23:59:59-14:00")), "future_timestamp"),
+        ("grid", raw(grid(occurred_at="2026-11-24")), "bad_timestamp"),
+        ("hotline", raw(hotline(due_at=1764036000)), "bad_timestamp"),
+        ("grid", b'{"schema_version": 1, "headcount": ' + b"9" * 5000 + b"}", "bad_json"),
+        ("grid", b'{"schema_version": 1, "headcount": NaN}', "bad_json"),
+        ("grid", b'{"schema_version": 1, "location": {"lat": Infinity}}', "bad_json"),
+        ("grid", b"[" * 100_000, "record_too_large"),
+        ("grid", b"[" * 60_000, "bad_json"),
         ("grid", raw(grid(occurred_at="2027-01-01T00:00:00+08:00")), "future_timestamp"),
         ("grid", raw(grid(text="长" * 5000)), "text_too_long"),
         ("grid", b" " * (LIMITS.max_record_bytes + 1), "record_too_large"),
@@ -242,3 +264,178 @@ def test_any_field_value_becomes_an_event_or_a_dead_letter(channel: Channel, fie
         assert exc.reason in REASONS
     else:
         assert event.category in {"neighbour"} or field == "category"
+
+
+# --- time zones (issue 9): one instant, one event, whatever offset the producer wrote ---
+
+SAME_INSTANT = ["2026-11-23T15:30:00Z", "2026-11-23T23:30:00+08:00", "2026-11-23T10:30:00-05:00"]
+
+
+def test_same_instant_in_any_offset_is_the_same_event_but_for_tz_offset() -> None:
+    events = [run("grid", raw(grid(occurred_at=t))) for t in SAME_INSTANT]
+    assert [e.attrs["tz_offset"] for e in events] == ["+00:00", "+08:00", "-05:00"]
+    plain = [replace(e, attrs={k: v for k, v in e.attrs.items() if k != "tz_offset"}) for e in events]
+    assert plain[0] == plain[1] == plain[2]
+    for e in events:
+        assert e.occurred_at.utcoffset() == timedelta(hours=8)  # hour of day and day are Beijing's
+        assert (e.occurred_at.date().isoformat(), e.occurred_at.hour) == ("2026-11-23", 23)
+        assert e.received_at.utcoffset() == timedelta(hours=8)
+        assert json.dumps(e.to_dict()) == json.dumps(Event.from_dict(e.to_dict()).to_dict())
+    assert len({json.dumps({**e.to_dict(), "attrs": {}}) for e in events}) == 1
+
+
+def test_the_district_zone_is_a_parameter() -> None:
+    urumqi = timezone(timedelta(hours=6))
+    event = run("grid", raw(grid(occurred_at=SAME_INSTANT[0])), IngestLimits(zone=urumqi))
+    assert event.occurred_at.utcoffset() == timedelta(hours=6)
+    assert event.occurred_at.hour == 21
+
+
+def test_detectors_raise_the_same_alerts_whatever_the_producers_offset() -> None:
+    """alert_id, window and day boundaries used the producer's offset before ingest zoned times."""
+    from warning.analysis.replay import run as replay_run
+    from warning.pipeline import build_detectors
+    from warning.thresholds import Thresholds
+
+    def district(offset: timezone) -> list[Event]:
+        out = []
+        start = datetime(2026, 11, 20, 22, 50, tzinfo=UTC)  # 06:50 Beijing; days straddle UTC midnight
+        for i in range(120):
+            at = (start + timedelta(minutes=37 * i)).astimezone(offset).isoformat()
+            text = "有人扬言跳楼" if i % 40 == 39 else "邻里噪音"
+            rec = grid(report_id=f"WG-{i}", occurred_at=at, text=text, headcount=30 if i == 80 else 1)
+            out.append(ingest("grid", raw(rec), start + timedelta(days=30), KEY, LIMITS))
+        return out
+
+    th = Thresholds(version="tz")
+    runs = [replay_run(district(tz), build_detectors(th), th) for tz in (UTC, timezone(timedelta(hours=-5)))]
+    keys = [[(a.alert_id, a.window_start, a.window_end, a.level) for a in alerts] for alerts in runs]
+    assert keys[0], "the scenario must raise alerts"
+    assert keys[0] == keys[1]
+
+
+# --- records that used to be dropped without a dead letter (issue 13, hole 1) ---
+
+
+@pytest.mark.parametrize(
+    ("ms", "expected"),
+    [
+        (1_764_036_000_000, datetime(2025, 11, 25, 2, 0, tzinfo=UTC)),
+        (-1, datetime(1970, 1, 1, tzinfo=UTC)),  # Kafka's "no timestamp"
+        (None, datetime(1970, 1, 1, tzinfo=UTC)),
+        (float("nan"), datetime(1970, 1, 1, tzinfo=UTC)),
+        (253_402_300_800_000, LATEST_TIME),  # 10000-01-01: datetime.fromtimestamp raised
+        (10**30, LATEST_TIME),
+        (float("inf"), datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_kafka_timestamps_never_raise(ms: float | None, expected: datetime) -> None:
+    assert received_from_kafka_ms(ms) == expected
+
+
+@pytest.mark.parametrize("ms", [253_402_300_800_000, -1, 0, 946_652_400_000])  # last: 1999-12-31T23:00+08:00
+def test_a_broker_timestamp_out_of_range_is_a_dead_letter_not_a_crash(ms: int) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        ingest("grid", raw(grid()), received_from_kafka_ms(ms), KEY, LIMITS)
+    assert info.value.reason == "bad_timestamp"
+    assert "broker" in info.value.detail
+
+
+def test_earliest_year_is_configurable() -> None:
+    old = raw(grid(occurred_at="2015-06-01T09:00:00+08:00"))
+    assert run("grid", old).event_id
+    with pytest.raises(InvalidEvent, match="earliest_year"):
+        run("grid", old, IngestLimits(earliest_year=2020))
+
+
+# --- identifiers in every field (issue 13, hole 2) ---
+
+
+def test_no_identifier_survives_in_any_field() -> None:
+    rec = petition(
+        case_ref="REF-110101199003071234",
+        subcategory="电话139 1234 5678",
+        flags=["13912345678"],
+        text="来电+8613912345678 座机010-62345678 旧证110101900307123",
+        demand="身份证110101 19900307 1234,手机１３９１２３４５６７８",
+        parties=[{"role": "complainant", "name": "王秀英13912345678", "id_number": "110101199003071234"}],
+    )
+    event = run("petition", raw(rec))
+    blob = json.dumps(event.to_dict(), ensure_ascii=False)
+    for needle in ("13912345678", "1391234", "62345678", "110101", "19900307", "900307"):
+        assert needle not in blob, needle
+    assert event.case_ref == "REF-" + KEY.person("110101199003071234") == "REF-" + event.parties[0].person_ref
+    assert event.parties[0].name == "王秀英[电话]"
+
+
+def test_case_ref_stays_stable_so_the_same_case_links() -> None:
+    a = run("petition", raw(petition(case_no="XF-1", case_ref="REF-110101199003071234")))
+    b = run("hotline", raw(hotline(ticket_no="T-9", case_ref="REF-110101 19900307 1234")))
+    c = run("grid", raw(grid(case_ref="REF-2026-0042")))
+    assert a.case_ref == b.case_ref != "REF-110101199003071234"
+    assert c.case_ref == "REF-2026-0042"  # no identifier, left alone
+
+
+def test_a_source_ref_holding_an_identifier_is_pseudonymised_and_stays_stable() -> None:
+    a = run("petition", raw(petition(case_no="XF-13912345678")))
+    b = run("petition", raw(petition(case_no="XF-13912345678", text="重复投递")))
+    assert "13912345678" not in a.source_ref
+    assert a.event_id == b.event_id == stable_id("petition", a.source_ref)
+
+
+def test_invalid_event_details_hold_no_identifier() -> None:
+    with pytest.raises(InvalidEvent) as info:
+        run("grid", raw(grid(category="13912345678")))
+    assert "13912345678" not in str(info.value)
+
+
+# --- dead letters: bounded, scrubbed, compatible ---
+
+ID_RECORD = raw(grid(text="身份证110101199003071234 电话13912345678"))
+
+
+def test_dead_letter_keeps_scrubbed_bytes_only() -> None:
+    dl = DeadLetter("schema", "field 'x' 13912345678", "grid-reports", 0, 7, NOW, ID_RECORD)
+    assert b"110101199003071234" not in dl.original and b"13912345678" not in dl.original
+    assert "13912345678" not in dl.detail
+    assert "[身份证号]".encode() in dl.original
+    assert dl.original_size == len(ID_RECORD) and not dl.truncated
+    assert dl.digest == hashlib.sha256(scrub_bytes(ID_RECORD)).hexdigest()
+
+
+def test_dead_letter_of_a_huge_record_fits_in_a_broker_message() -> None:
+    huge = b'{"text": "' + b"13912345678 " * 83_392 + b'"}'  # the probe's 1,000,703-byte record
+    dl = DeadLetter("record_too_large", "x", "hotline-calls", 1, 2, NOW, huge)
+    encoded = json.dumps(dl.to_dict()).encode()
+    assert len(encoded) < 64 * 1024 < 1_048_588  # the broker's default message.max.bytes
+    assert dl.truncated and dl.original_size == len(huge)
+    assert b"1391234" not in dl.original
+    assert DeadLetter.from_dict(json.loads(encoded)) == dl
+
+
+def test_dead_letter_keeps_invalid_utf8_as_is() -> None:
+    original = b"\xff\x00 not json 13912345678"
+    dl = DeadLetter("bad_encoding", "x", "grid-reports", 2, 41, NOW, original)
+    assert dl.original.startswith(b"\xff\x00 not json ") and b"13912345678" not in dl.original
+
+
+def test_dead_letter_reads_letters_written_before_excerpts() -> None:
+    old = {
+        "reason": "schema",
+        "detail": "d",
+        "source_topic": "grid-reports",
+        "partition": 0,
+        "offset": 1,
+        "received_at": NOW.isoformat(),
+        "original_b64": base64.b64encode(ID_RECORD).decode(),
+    }
+    dl = DeadLetter.from_dict(old)
+    assert b"13912345678" not in dl.original
+    assert dl.original_size == len(ID_RECORD)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200) | st.text(alphabet="0123456789１３９ -+Xx*元年月日", max_size=60).map(str.encode))
+def test_dead_letters_round_trip_for_any_bytes(data: bytes) -> None:
+    dl = DeadLetter("bad_json", "d", "petitions", 0, 0, NOW, data)
+    assert DeadLetter.from_dict(json.loads(json.dumps(dl.to_dict()))) == dl

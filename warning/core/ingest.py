@@ -1,9 +1,14 @@
 """Ingest: untrusted bytes of one channel -> a validated, normalised, pseudonymised `Event`.
 
 Everything that can be wrong with input is decided here, once, and expressed as
-`InvalidEvent(reason, detail)`; the shell turns that into a dead letter with the original
-bytes. After this function nothing holds a raw ID number or phone: parties carry keyed HMAC
-pseudonyms and identifiers written into free text are masked.
+`InvalidEvent(reason, detail)`; the shell turns that into a `DeadLetter`. After this function
+nothing holds a raw ID number or phone: parties carry keyed HMAC pseudonyms, references
+(source_ref, case_ref) carry pseudonyms in place of identifiers, and every other text field
+is masked by the one scrubber, `warning.core.scrub`.
+
+Every time of an event is in the district's zone (``IngestLimits.zone``): the same instant
+sent as ``...Z`` or ``...+08:00`` becomes the same event, so alert ids, windows, hour of day
+and day boundaries agree; the producer's own offset survives only as ``attrs["tz_offset"]``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, Final, Literal, NoReturn
 
 from pydantic import ValidationError
 
@@ -23,6 +29,7 @@ from warning.core import units
 from warning.core.errors import InvalidEvent
 from warning.core.events import Event, Location, Party, stable_id
 from warning.core.schemas import SCHEMA_VERSION, SCHEMAS, GridReport, HotlineCall, InputRecord, Petition
+from warning.core.scrub import Kind, digits, scrub
 from warning.core.taxonomy import CATEGORIES, Channel
 
 Reason = Literal[
@@ -31,27 +38,39 @@ Reason = Literal[
     "bad_json",
     "unsupported_version",
     "schema",
+    "bad_timestamp",
     "missing_grid",
     "bad_location",
     "unknown_category",
     "future_timestamp",
     "text_too_long",
+    "detector_error",
+    "delivery_error",
 ]
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]  # Literal exposes __args__ at runtime
 
-_ID_IN_TEXT: Final = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_PHONE_IN_TEXT: Final = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Asia/Shanghai has kept +08:00 without daylight saving since 1991 and ingest rejects anything
+# before 2000, so this fixed zone *is* Asia/Shanghai for every accepted record; the shell passes
+# a real `zoneinfo.ZoneInfo` for other districts (setting WARNING_TIMEZONE).
+CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
+# Broker timestamps beyond this are a producer's broken clock, not a time; far enough inside
+# `datetime.max` that adding the future tolerance or changing zone cannot overflow.
+LATEST_TIME: Final = datetime(9000, 1, 1, tzinfo=UTC)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_TIME_FIELDS: Final = frozenset({"occurred_at", "due_at", "deadline"})
 _GRID_SEVERITY: Final = {"micro": 0, "minor": 1, "major": 2, "hard": 3}
 
 
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
-    """Bounds on input, from the thresholds file section ``[ingest]``."""
+    """Bounds on input, from the thresholds file section ``[ingest]``, plus the district's zone."""
 
     max_record_bytes: int = 64 * 1024
     max_text_chars: int = 4000
     future_tolerance: timedelta = timedelta(minutes=10)
     collective_headcount: int = 5
+    earliest_year: int = 2000
+    zone: tzinfo = field(default=CHINA_STANDARD_TIME)
 
 
 class Pseudonymiser:
@@ -76,14 +95,44 @@ class Pseudonymiser:
     def phone(self, phone: str) -> str:
         """Pseudonym of a phone; masked numbers (138****1234) get their own, weaker, namespace."""
         digits = re.sub(r"[^\d*]", "", phone.replace("x", "*").replace("X", "*"))
-        if len(digits) == 13 and digits.startswith("86"):
+        if len(digits) == 15 and digits.startswith("0086"):
+            digits = digits[4:]
+        elif len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]
         return ("m" if "*" in digits else "t") + self._mac("phone", digits)
 
+    def _replace(self, kind: Kind, matched: str) -> str:
+        return self.person(digits(matched)) if kind == "id" else self.phone(matched)
+
+    def scrub_ref(self, ref: str) -> str:
+        """A reference with each identifier replaced by its pseudonym: the same case keeps one
+        reference (``REF-110101199003071234`` -> ``REF-p…``) and it still matches the party's
+        ``person_ref``."""
+        return scrub(ref, self._replace)
+
 
 def scrub_text(text: str) -> str:
-    """Mask ID numbers and mobile numbers a caller or clerk wrote into free text."""
-    return _PHONE_IN_TEXT.sub("[电话]", _ID_IN_TEXT.sub("[身份证号]", text))
+    """Mask ID numbers and phones a caller or clerk wrote into free text (see `warning.core.scrub`)."""
+    return scrub(text)
+
+
+def _invalid(reason: Reason, detail: str) -> NoReturn:
+    """Raise `InvalidEvent`; the detail is scrubbed because it quotes input and ends up in logs."""
+    raise InvalidEvent(reason, scrub_text(detail)[:1000])
+
+
+def received_from_kafka_ms(ms: float | None) -> datetime:
+    """A Kafka record timestamp (ms since the epoch; -1 or None = absent) as an aware UTC time.
+
+    The broker stores whatever the producer's clock said (CreateTime), so this never raises:
+    absent, negative or non-finite values become the epoch, values beyond year 9000 become
+    `LATEST_TIME`; `ingest` then dead-letters the record as ``bad_timestamp`` naming the
+    broker timestamp, rather than the shell dropping it on an exception.
+    """
+    if ms is None or not math.isfinite(ms) or ms < 0:
+        return _EPOCH
+    latest_ms = (LATEST_TIME - _EPOCH).total_seconds() * 1000
+    return _EPOCH + timedelta(milliseconds=min(ms, latest_ms))
 
 
 def _validation_detail(err: ValidationError) -> tuple[Reason, str]:
@@ -94,31 +143,64 @@ def _validation_detail(err: ValidationError) -> tuple[Reason, str]:
     if path == "location" and first["type"] == "missing":
         return "missing_grid", "location (down to grid_id) is required"
     more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return "schema", f"field '{path}': {first['msg']}{more}"
+    reason: Reason = "bad_timestamp" if path in _TIME_FIELDS else "schema"
+    return reason, f"field '{path}': {first['msg']}{more}"
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
 def parse(channel: Channel, raw: bytes, limits: IngestLimits) -> InputRecord:
     """Bytes -> validated channel record, or `InvalidEvent` naming what is wrong."""
     if len(raw) > limits.max_record_bytes:
-        raise InvalidEvent("record_too_large", f"{len(raw)} bytes > limit {limits.max_record_bytes}")
+        _invalid("record_too_large", f"{len(raw)} bytes > limit {limits.max_record_bytes}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidEvent("bad_encoding", f"not UTF-8 at byte {exc.start}") from None
+        _invalid("bad_encoding", f"not UTF-8 at byte {exc.start}")
     try:
-        data: Any = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidEvent("bad_json", str(exc)[:200]) from None
+        # ValueError covers JSONDecodeError, integers beyond Python's 4,300-digit limit and NaN
+        data: Any = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        _invalid("bad_json", str(exc)[:200])
     if not isinstance(data, dict):
-        raise InvalidEvent("schema", f"record must be a JSON object, got {type(data).__name__}")
+        _invalid("schema", f"record must be a JSON object, got {type(data).__name__}")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise InvalidEvent("unsupported_version", f"schema_version {version!r}; this engine reads {SCHEMA_VERSION}")
+        _invalid("unsupported_version", f"schema_version {version!r}; this engine reads {SCHEMA_VERSION}")
     try:
         return SCHEMAS[channel].model_validate(data)
     except ValidationError as err:
-        reason, detail = _validation_detail(err)
-        raise InvalidEvent(reason, detail) from None
+        _invalid(*_validation_detail(err))
+
+
+def _latest_allowed(received_at: datetime, tolerance: timedelta) -> datetime:
+    try:
+        return received_at + tolerance
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _check_times(record: InputRecord, received_at: datetime, limits: IngestLimits) -> None:
+    earliest = datetime(limits.earliest_year, 1, 1, tzinfo=limits.zone)
+    if not earliest <= received_at < LATEST_TIME:
+        _invalid(
+            "bad_timestamp",
+            f"received_at {received_at.isoformat()} (the broker's record timestamp) is outside "
+            f"[{earliest.isoformat()}, {LATEST_TIME.isoformat()}): the producer's clock is wrong",
+        )
+    if record.occurred_at < earliest:
+        _invalid(
+            "bad_timestamp",
+            f"occurred_at {record.occurred_at.isoformat()} is before {earliest.isoformat()} ([ingest] earliest_year)",
+        )
+    if record.occurred_at > _latest_allowed(received_at, limits.future_tolerance):
+        _invalid(
+            "future_timestamp",
+            f"occurred_at {record.occurred_at.isoformat()} is after received_at "
+            f"{received_at.isoformat()} + {limits.future_tolerance}",
+        )
 
 
 def _check(record: InputRecord, received_at: datetime, limits: IngestLimits) -> None:
@@ -129,24 +211,19 @@ def _check(record: InputRecord, received_at: datetime, limits: IngestLimits) -> 
         and units.community_of(loc.grid_id) == loc.community
         and units.street_of(loc.grid_id) == loc.street
     ):
-        raise InvalidEvent(
+        _invalid(
             "bad_location",
             f"grid {loc.grid_id!r} is not a grid of community {loc.community!r} in street {loc.street!r}",
         )
     if record.category not in CATEGORIES:
-        raise InvalidEvent(
+        _invalid(
             "unknown_category",
             f'Unknown category "{record.category}"; valid options are {sorted(CATEGORIES)}',
         )
-    if record.occurred_at > received_at + limits.future_tolerance:
-        raise InvalidEvent(
-            "future_timestamp",
-            f"occurred_at {record.occurred_at.isoformat()} is after received_at "
-            f"{received_at.isoformat()} + {limits.future_tolerance}",
-        )
+    _check_times(record, received_at, limits)
     longest = max(len(record.text), len(getattr(record, "demand", "")))
     if longest > limits.max_text_chars:
-        raise InvalidEvent("text_too_long", f"{longest} characters > limit {limits.max_text_chars}")
+        _invalid("text_too_long", f"{longest} characters > limit {limits.max_text_chars}")
 
 
 def _severity(record: InputRecord) -> int:
@@ -191,6 +268,23 @@ def _specifics(record: InputRecord) -> tuple[str, str, dict[str, str | int | boo
     return record.case_no, record.demand, attrs, flags
 
 
+def offset_text(moment: datetime) -> str:
+    """``+08:00`` / ``-05:30`` / ``+00:00`` (for ``Z``): the UTC offset a producer wrote."""
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def to_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` in the district's zone, with that instant's offset fixed (``timezone(offset)``).
+
+    A fixed offset is what `Event.from_dict` rebuilds from JSON, so an event equals its own
+    round trip whichever zone object the shell passed in.
+    """
+    local = moment.astimezone(zone)
+    return local.replace(tzinfo=timezone(local.utcoffset() or timedelta(0)))
+
+
 def normalise(
     channel: Channel,
     record: InputRecord,
@@ -198,13 +292,16 @@ def normalise(
     pseudonymiser: Pseudonymiser,
     limits: IngestLimits,
 ) -> Event:
-    """A validated record -> `Event`, with identifiers pseudonymised and text scrubbed."""
+    """A validated record -> `Event`, with identifiers pseudonymised, text scrubbed and times zoned."""
+    if received_at.tzinfo is None:  # a shell bug, but never let it read the machine's local zone
+        received_at = received_at.replace(tzinfo=UTC)
     _check(record, received_at, limits)
     source_ref, extra_text, attrs, flags = _specifics(record)
+    attrs["tz_offset"] = offset_text(record.occurred_at)
     parties = tuple(
         Party(
             role=p.role,
-            name=p.name,
+            name=scrub_text(p.name),
             person_ref=pseudonymiser.person(p.id_number) if p.id_number else "",
             phone_ref=pseudonymiser.phone(p.phone) if p.phone else "",
         )
@@ -214,21 +311,22 @@ def normalise(
         flags.append("collective")
     text = "\n".join(t for t in (record.text, extra_text) if t)
     case_ref = record.case_ref or (record.case_no if isinstance(record, Petition) else "")
+    source_ref = pseudonymiser.scrub_ref(source_ref)
     return Event(
         event_id=stable_id(channel, source_ref),
         channel=channel,
         source_ref=source_ref,
-        occurred_at=record.occurred_at,
-        received_at=received_at,
+        occurred_at=to_zone(record.occurred_at, limits.zone),
+        received_at=to_zone(received_at, limits.zone),
         location=Location(record.location.street, record.location.community, record.location.grid_id),
         category=record.category,
-        subcategory=record.subcategory,
+        subcategory=scrub_text(record.subcategory),
         severity=_severity(record),
         headcount=record.headcount,
         parties=parties,
-        case_ref=case_ref,
+        case_ref=pseudonymiser.scrub_ref(case_ref),
         text=scrub_text(text),
-        flags=tuple(dict.fromkeys([*record.flags, *flags])),
+        flags=tuple(dict.fromkeys(scrub_text(f) for f in [*record.flags, *flags])),
         attrs=attrs,
     )
 
@@ -244,9 +342,30 @@ def ingest(
     return normalise(channel, parse(channel, raw, limits), received_at, pseudonymiser, limits)
 
 
+# Far below the broker's default message.max.bytes (1,048,588) even as base64 inside JSON, and
+# enough to see what was wrong with a record; larger originals keep this much plus size and digest.
+MAX_EXCERPT_BYTES: Final = 16 * 1024
+MAX_DETAIL_CHARS: Final = 4000
+
+
+def scrub_bytes(raw: bytes) -> bytes:
+    """`raw` with identifiers masked; bytes that are not UTF-8 survive unchanged (surrogateescape)."""
+    return scrub(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A rejected input kept with its reason and original bytes (topic dead-letters)."""
+    """A rejected input kept with its reason: a scrubbed, bounded excerpt, never the raw bytes.
+
+    The original may hold raw ID numbers and phones, and dead letters are kept longer than the
+    raw input topics, so construction replaces `original` with the *scrubbed* bytes (every
+    identifier masked by `warning.core.scrub`; invalid UTF-8 kept as is), cut to
+    `MAX_EXCERPT_BYTES` so a dead letter always fits in a broker message. `original_size` is
+    the raw size; `digest` is the SHA-256 of the whole scrubbed record (not of the raw bytes:
+    with the excerpt beside it, a digest of the raw record would let anyone brute-force the
+    masked identifier back). To re-publish a fixed record, fetch it from ``source_topic`` at
+    ``partition``/``offset`` within that topic's retention; `scrub_bytes` of it has `digest`.
+    """
 
     reason: str
     detail: str
@@ -255,9 +374,24 @@ class DeadLetter:
     offset: int
     received_at: datetime
     original: bytes
+    original_size: int | None = None
+    digest: str | None = None
+    truncated: bool = False
+
+    def __post_init__(self) -> None:
+        # frozen: fields are fixed here, once; from_dict passes a digest and skips the hashing
+        kept = scrub_bytes(self.original)
+        if self.digest is None:
+            object.__setattr__(self, "original_size", len(self.original))
+            object.__setattr__(self, "digest", hashlib.sha256(kept).hexdigest())
+            if len(kept) > MAX_EXCERPT_BYTES:
+                object.__setattr__(self, "truncated", True)
+                kept = scrub_bytes(kept[:MAX_EXCERPT_BYTES])  # a cut can make a new phone-shaped tail
+        object.__setattr__(self, "original", kept)
+        object.__setattr__(self, "detail", scrub_text(self.detail)[:MAX_DETAIL_CHARS])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; the original bytes are base64 so any input survives."""
+        """JSON-ready form; the kept bytes are base64 so any input survives."""
         return {
             "reason": self.reason,
             "detail": self.detail,
@@ -266,11 +400,14 @@ class DeadLetter:
             "offset": self.offset,
             "received_at": self.received_at.isoformat(),
             "original_b64": base64.b64encode(self.original).decode("ascii"),
+            "original_size": self.original_size,
+            "digest": self.digest,
+            "truncated": self.truncated,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeadLetter:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict`; a letter written before excerpts (no digest) is scrubbed now."""
         return cls(
             reason=data["reason"],
             detail=data["detail"],
@@ -279,6 +416,9 @@ class DeadLetter:
             offset=int(data["offset"]),
             received_at=datetime.fromisoformat(data["received_at"]),
             original=base64.b64decode(data["original_b64"]),
+            original_size=data.get("original_size"),
+            digest=data.get("digest"),
+            truncated=bool(data.get("truncated", False)),
         )
 
 

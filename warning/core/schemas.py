@@ -7,9 +7,11 @@ are the only place raw identifiers exist in the process.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from warning.core.taxonomy import PartyRole, PetitionLevel
 
@@ -17,6 +19,26 @@ SCHEMA_VERSION = 1
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+_ISO_WITH_OFFSET: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _iso_string_with_offset(value: object) -> object:
+    """Only an ISO-8601 string with an offset is a time here.
+
+    pydantic would read ``0``, ``1732435200`` or ``"1732435200"`` as seconds since the epoch
+    and call it UTC; a producer sending those has a bug we must see, not a record dated 1970.
+    """
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_WITH_OFFSET.fullmatch(value)):
+        return value
+    raise ValueError(
+        "must be an ISO-8601 string with a UTC offset such as 2026-11-24T09:00:00+08:00 "
+        f"(got {type(value).__name__}; numbers and epoch strings are not accepted)"
+    )
+
+
+# datetime objects pass too: the simulator and tests build records in Python
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_string_with_offset)]
 
 
 class _Record(BaseModel):
@@ -50,7 +72,7 @@ class PersonIn(_Record):
 
 class _Common(_Record):
     schema_version: int = Field(description="bump on a breaking change; ingest rejects unknown versions")
-    occurred_at: AwareDatetime = Field(description="when it happened, ISO-8601 with offset")
+    occurred_at: IsoTime = Field(description="when it happened, ISO-8601 with offset")
     location: LocationIn
     category: Code = Field(description="category code from warning.core.taxonomy.CATEGORIES")
     subcategory: ShortText = ""
@@ -81,7 +103,7 @@ class HotlineCall(_Common):
     medium: Literal["phone", "app", "wechat", "web"] = "phone"
     request_type: Literal["complaint", "help", "consult", "report", "suggestion"] = "complaint"
     transferred_to: ShortText = ""
-    due_at: AwareDatetime | None = None
+    due_at: IsoTime | None = None
     repeat_count: int = Field(default=0, ge=0, le=10_000, description="earlier calls by this caller")
     satisfaction: Literal["satisfied", "neutral", "dissatisfied"] | None = None
 
@@ -97,7 +119,7 @@ class Petition(_Common):
     demand: str = ""
     responsible_unit: ShortText = ""
     lead_official: bool = Field(default=False, description="包案领导 assigned")
-    deadline: AwareDatetime | None = None
+    deadline: IsoTime | None = None
     backlog: bool = Field(default=False, description="信访积案")
     settled: bool = Field(default=False, description="息诉罢访")
 

@@ -101,15 +101,25 @@ _DEAD_LETTER_SCHEMA: dict[str, Any] = {
     "$id": "warning/dead-letters/v1",
     "title": "DeadLetter",
     "type": "object",
-    "required": ["reason", "detail", "source_topic", "partition", "offset", "received_at", "original_b64"],
+    "required": [
+        *("reason", "detail", "source_topic", "partition", "offset", "received_at", "original_b64"),
+        *("original_size", "digest", "truncated"),
+    ],
     "properties": {
         "reason": {"enum": list(REASONS)},
-        "detail": {"type": "string"},
+        "detail": {"type": "string", "description": "identifiers masked; at most 4,000 characters"},
         "source_topic": {"type": "string"},
         "partition": {"type": "integer"},
         "offset": {"type": "integer"},
         "received_at": {"type": "string", "format": "date-time"},
-        "original_b64": {"type": "string", "contentEncoding": "base64"},
+        "original_b64": {
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "the record with every ID number and phone masked, cut to 16 KiB (see truncated)",
+        },
+        "original_size": {"type": "integer", "description": "bytes of the record as received"},
+        "digest": {"type": "string", "description": "SHA-256 (hex) of the whole record after masking"},
+        "truncated": {"type": "boolean", "description": "original_b64 is the first 16 KiB only"},
     },
 }
 
