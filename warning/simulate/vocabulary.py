@@ -9,7 +9,6 @@ record as injected, and a detector has to find the cluster, not the vocabulary.
 
 Some clauses contain words a mass-incident rule would look for (聚集, 堵, 横幅, 静坐, 上访);
 many do not (讨说法, 推搡, 不肯离开, 情绪激动): people describe the same scene in many ways.
-(讨薪 is in the ordinary wage phrases of `channels`, as in real tickets.)
 """
 
 from __future__ import annotations
@@ -81,6 +80,12 @@ MASS: Final = (
     "{actor}结伴上门讨要",
     "阻止对方离开",
 )
+# how the two commonest shared grievances are put: half of their tense records say it this way
+# (frequent enough that ordinary records of the category use every one of these within weeks)
+MASS_BY_CATEGORY: Final[dict[str, tuple[str, ...]]] = {
+    "labour": ("{actor}上门讨薪", "讨薪{actor}情绪激动"),
+    "property": ("业主集体维权", "业主在群里相约维权"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +132,9 @@ def _slots(rng: random.Random, category: str, n: int) -> dict[str, object]:
 
 def tension(rng: random.Random, category: str) -> str:
     """One tension clause for a record of `category`."""
-    return rng.choice(MASS).format(**_slots(rng, category, 0))
+    own = MASS_BY_CATEGORY.get(category)
+    pool = own if own and rng.random() < 0.5 else MASS
+    return rng.choice(pool).format(**_slots(rng, category, 0))
 
 
 def group_clause(rng: random.Random, channel: Channel, category: str, headcount: int) -> str:
