@@ -691,9 +691,17 @@ def test_cli_with_data_adds_the_pattern_forecast_section(tmp_path: Path) -> None
     (tmp_path / "alerts.jsonl").write_text("", encoding="utf-8")
     out = tmp_path / "report"
     args = ["evaluate", "--alerts", str(tmp_path / "alerts.jsonl"), "--truth", str(data / "truth.jsonl")]
-    res = CliRunner().invoke(app, [*args, "--out", str(out), "--data", str(data), "--street-stride", "3"])
+    res = CliRunner().invoke(
+        app, [*args, "--out", str(out), "--data", str(data), "--street-stride", "3", "--json", str(tmp_path / "m.json")]
+    )
     assert res.exit_code == 0, res.output
-    block = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["pattern_forecast"]
+    metrics = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert metrics == json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    # the baselines come from the same input files, beside the (empty) detectors
+    assert list(metrics["baselines"]) == list(baselines.BASELINES)
+    assert metrics["baselines"]["blanket_nocat"]["by_type"]["dynamic"]["alerts"] == 42
+    assert "| dynamic | blanket_nocat | 42 | 0/42 (0.0%) |" in (out / "report.md").read_text(encoding="utf-8")
+    block = metrics["pattern_forecast"]
     assert block["daily"]["district"]["1"]["n"] > 0 and block["daily"]["street"]["all"]["n"] > 0
     assert 0.0 <= block["daily"]["district_total"]["all"]["coverage"] <= 1.0
     assert block["origin_stride_days"] == {"street": 3, "district": 1}
@@ -715,3 +723,13 @@ def test_cjk_font_is_used_when_installed() -> None:
     assert (name is not None) == bool(installed & {"Noto Sans CJK SC", "Noto Sans CJK JP"})
     if name is not None:
         assert matplotlib.rcParams["font.sans-serif"][0] == name
+
+
+def test_cli_rejects_unreadable_input_with_a_clear_message(tmp_path: Path) -> None:
+    from warning.cli import app
+
+    (tmp_path / "alerts.jsonl").write_text("{not json\n", encoding="utf-8")
+    (tmp_path / "truth.jsonl").write_text("", encoding="utf-8")
+    args = ["evaluate", "--alerts", str(tmp_path / "alerts.jsonl"), "--truth", str(tmp_path / "truth.jsonl")]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "JSONDecodeError" in res.output

@@ -1331,12 +1331,15 @@ def table_rows(metrics: Mapping[str, Any]) -> list[list[str]]:
     rows = [list(TABLE_HEADER)]
     baselines: Mapping[str, Any] = metrics.get("baselines") or {}
     for typ, m in metrics["by_type"].items():
-        if m["status"] == "no alerts and no truth":
+        beside = [
+            (name, bm["by_type"][typ])
+            for name, bm in baselines.items()
+            if typ in BASELINE_TYPES.get(name, ()) or (name == "never" and m["incidents"])
+        ]
+        if m["status"] == "no alerts and no truth" and not any(b["alerts"] for _, b in beside):
             continue
         rows.append(_row(typ, "detectors", m))
-        for name, bm in baselines.items():
-            if typ in BASELINE_TYPES.get(name, ()) or (name == "never" and m["incidents"]):
-                rows.append(_row(typ, name, bm["by_type"][typ]))
+        rows += [_row(typ, name, b) for name, b in beside]
     return rows
 
 
