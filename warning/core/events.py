@@ -36,12 +36,17 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Party:
-    """A person in an event. `person_ref` is a keyed pseudonym; raw IDs never get this far."""
+    """A person in an event. `person_ref` is a keyed pseudonym; raw IDs never get this far.
+
+    `tokens` are the keyed match tokens of `warning.core.tokens` (ID segments, phone parts,
+    name encodings) that entity resolution links on; empty for events from before they existed.
+    """
 
     role: PartyRole
     name: str = ""
     person_ref: str = ""
     phone_ref: str = ""
+    tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,13 @@ class Event:
             "severity": self.severity,
             "headcount": self.headcount,
             "parties": [
-                {"role": p.role, "name": p.name, "person_ref": p.person_ref, "phone_ref": p.phone_ref}
+                {
+                    "role": p.role,
+                    "name": p.name,
+                    "person_ref": p.person_ref,
+                    "phone_ref": p.phone_ref,
+                    **({"tokens": list(p.tokens)} if p.tokens else {}),
+                }
                 for p in self.parties
             ],
             "case_ref": self.case_ref,
@@ -112,6 +123,7 @@ class Event:
                     name=p.get("name", ""),
                     person_ref=p.get("person_ref", ""),
                     phone_ref=p.get("phone_ref", ""),
+                    tokens=tuple(p.get("tokens", ())),
                 )
                 for p in data.get("parties", ())
             ),

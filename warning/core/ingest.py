@@ -31,6 +31,7 @@ from warning.core.events import Event, Location, Party, stable_id
 from warning.core.schemas import SCHEMA_VERSION, SCHEMAS, GridReport, HotlineCall, InputRecord, Petition
 from warning.core.scrub import Kind, digits, scrub
 from warning.core.taxonomy import CATEGORIES, Channel
+from warning.core.tokens import Tokeniser
 
 Reason = Literal[
     "record_too_large",
@@ -84,6 +85,7 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("pseudonymisation key must be at least 16 bytes")
         self._key = key
+        self.tokens = Tokeniser(key)
 
     def _mac(self, kind: str, value: str) -> str:
         return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:24]
@@ -304,6 +306,7 @@ def normalise(
             name=scrub_text(p.name),
             person_ref=pseudonymiser.person(p.id_number) if p.id_number else "",
             phone_ref=pseudonymiser.phone(p.phone) if p.phone else "",
+            tokens=pseudonymiser.tokens.person(name=p.name, id_number=p.id_number or "", phone=p.phone or ""),
         )
         for p in record.parties
     )

@@ -1,0 +1,140 @@
+"""Comparison vectors: how two token profiles agree, field by field, in discrete levels.
+
+A *profile* is what the matcher knows of a mention or of a resolved entity: token values by
+kind (`warning.core.tokens.group`), several values per kind for an entity (an ID and its typo,
+a full and a masked phone, 张伟 and 张炜). Each field is compared at the best level any pair of
+values reaches; a field missing on either side is ``-1`` and contributes no evidence. The
+levels are ordered from strongest agreement (0) to disagreement (last); the Fellegi-Sunter
+weights of each level are learned by EM (`warning.core.detectors.relational.fs`), not set here.
+
+Birth date and sex are compared only when one side has no ID number: an ID number already
+contains both, and counting them twice would break the conditional independence the
+Fellegi-Sunter model assumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from rapidfuzz.distance import Levenshtein
+
+from warning.core.tokens import dice
+
+Profile = Mapping[str, Sequence[str]]
+Vector = tuple[int, ...]
+MISSING: Final = -1
+
+FIELDS: Final[tuple[str, ...]] = ("id", "dob", "sex", "phone", "name", "addr")
+LEVELS: Final[dict[str, int]] = {"id": 3, "dob": 2, "sex": 2, "phone": 5, "name": 7, "addr": 3}
+# Chinese wording of each agreeing level, for the indicators of an alert (None: says nothing)
+LABELS: Final[dict[str, tuple[str | None, ...]]] = {
+    "id": ("同一身份证号", "身份证号仅一位不同", None),
+    "dob": ("出生日期一致", None),
+    "sex": (None, None),
+    "phone": ("同一手机号", "手机号前三后四位一致", "手机号仅一位不同", "手机号后四位一致", None),
+    "name": ("同名", "同音姓名", "姓名缺一字", "姓名一字之差", "姓名相近", "同姓", None),
+    "addr": ("住址一致", "同一道路/小区", None),
+}
+NAME_DICE_CLOSE: Final = 0.7
+NAME_DICE_NEAR: Final = 0.6
+ADDR_DICE_SAME: Final = 0.8
+ADDR_DICE_NEAR: Final = 0.5
+
+
+def _shares(a: Profile, b: Profile, kind: str) -> bool:
+    va, vb = a.get(kind), b.get(kind)
+    return bool(va and vb and not set(va).isdisjoint(vb))
+
+
+def _best_dice(a: Sequence[str], b: Sequence[str]) -> float:
+    return max((dice(int(x, 16), int(y, 16)) for x in a for y in b), default=0.0)
+
+
+def _id(a: Profile, b: Profile) -> int:
+    if not a.get("id") or not b.get("id"):
+        return MISSING
+    return 0 if _shares(a, b, "id") else 1 if _shares(a, b, "idd") else 2
+
+
+def _phone(a: Profile, b: Profile) -> int:
+    if not (a.get("p4") or a.get("pm")) or not (b.get("p4") or b.get("pm")):
+        return MISSING
+    for level, kind in enumerate(("ph", "pm", "pd", "p4")):
+        if _shares(a, b, kind):
+            return level
+    return 4
+
+
+def _sequence_edit(a: Sequence[str], b: Sequence[str]) -> tuple[bool, bool]:
+    """(one syllable dropped, one syllable substituted) between any two syllable sequences."""
+    dropped = substituted = False
+    for x in a:
+        qa = x.split(".")
+        for y in b:
+            qb = y.split(".")
+            if min(len(qa), len(qb)) >= 2 and Levenshtein.distance(qa, qb) == 1:
+                dropped |= len(qa) != len(qb)
+                substituted |= len(qa) == len(qb)
+    return dropped, substituted
+
+
+def _name(a: Profile, b: Profile) -> int:
+    if not a.get("ns") or not b.get("ns"):
+        return MISSING
+    if _shares(a, b, "nf"):
+        return 0
+    if _shares(a, b, "np"):
+        return 1
+    dropped, substituted = _sequence_edit(a.get("nq", ()), b.get("nq", ()))
+    if dropped:
+        return 2
+    similarity = _best_dice(a.get("clk", ()), b.get("clk", ()))
+    if substituted and similarity >= NAME_DICE_CLOSE:
+        return 3
+    if substituted or similarity >= NAME_DICE_NEAR:
+        return 4
+    return 5 if _shares(a, b, "ns") else 6
+
+
+def _plain(a: Profile, b: Profile, kind: str) -> int:
+    if not a.get(kind) or not b.get(kind):
+        return MISSING
+    return 0 if _shares(a, b, kind) else 1
+
+
+def _addr(a: Profile, b: Profile) -> int:
+    if not a.get("ad") or not b.get("ad"):
+        return MISSING
+    similarity = _best_dice(a["ad"], b["ad"])
+    if _shares(a, b, "an") and similarity >= ADDR_DICE_NEAR:
+        return 0
+    return 1 if similarity >= ADDR_DICE_SAME else 2
+
+
+def compare(a: Profile, b: Profile) -> Vector:
+    """The comparison vector of two profiles, one level per field of `FIELDS` (-1 = missing)."""
+    id_level = _id(a, b)
+    personal = id_level == MISSING  # see the module docstring
+    return (
+        id_level,
+        _plain(a, b, "dob") if personal else MISSING,
+        _plain(a, b, "sx") if personal else MISSING,
+        _phone(a, b),
+        _name(a, b),
+        _addr(a, b),
+    )
+
+
+def reasons(vector: Vector, a: Profile, b: Profile) -> list[str]:
+    """Why two profiles were linked, in the words of an alert indicator (strongest first)."""
+    out: list[str] = []
+    for field, level in zip(FIELDS, vector, strict=True):
+        if level == MISSING:
+            continue
+        label = LABELS[field][level]
+        if field == "id" and level == 1 and "0" in [*a.get("idok", ()), *b.get("idok", ())]:
+            label = "同一身份证号(校验位错误一位)"
+        if label:
+            out.append(label)
+    return out
