@@ -1,71 +1,99 @@
 """The production shell: Faust agents over a real Kafka broker (DESIGN.md §2).
 
-Agents stay thin — decode, call the pure core, send, count — so the replay shell can run the
-same core and produce the same alerts. Three kinds of agent:
+Agents stay thin — decode, call the pure core, send, count — so replay runs the same core
+and produces the same alerts. Three kinds of agent (modules beside this one):
 
-* ingest, one per input topic: bytes -> `Event` on ``events`` or a dead letter with the reason
-  and the original bytes on ``dead-letters``; a channel whose input turns mostly bad is paused
-  (not crashed: a crash would loop on restart) until an operator looks;
-* one detector agent per detector: ``events`` re-keyed with ``group_by(detector.key)`` so the
-  detector's state table is co-partitioned with its stream; state is JSON in a changelogged
-  table; alerts go to ``alerts`` keyed by alert_id;
-* the router agent on ``alerts``: delivery to Redis is awaited before the next message, and
-  Faust flushes produced messages and commits offsets only after the agent has moved on, so
-  an offset is committed only once its alert is in Redis (at-least-once end to end).
+* ingest (`warning.stream.ingest`), one per input topic: bytes -> `Event` on the key-space
+  topics (``events`` by street; ``events-district`` and ``events-case`` when a detector of
+  that key space wants it) or a dead letter; after every batch, in-band progress marks so the
+  engines know how far each input partition has got (their watermark);
+* one agent per key space (`warning.stream.detect`): every detector of the key space, through
+  `warning.core.engine.Engine`, over a changelogged table written once per batch;
+* the router (`warning.stream.route`) on ``alerts``: delivery to Redis is awaited before the
+  batch is acknowledged, so an offset is committed only once its alert is in Redis.
 
+No exception acks-and-loses a message or stops an agent: each agent catches per message, and
+the message is dead-lettered with the reason or retried, by the rule written where it is caught.
 Agents keep ``concurrency=1``: faust#606 loses messages under concurrency > 1.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from warning import logs
-from warning.core.errors import InvalidEvent
-from warning.core.events import Event
-from warning.core.ingest import DeadLetter, DeadLetterLimit, Pseudonymiser, ingest
-from warning.core.ports import Detector
+from warning.core.engine import Engine
+from warning.core.ingest import Pseudonymiser
+from warning.core.ports import KeySpace
 from warning.metrics import Metrics
-from warning.pipeline import build_detectors
+from warning.pipeline import KEY_SPACES, Artefacts, build_detectors, build_engines, load_artefacts
 from warning.settings import Settings
-from warning.thresholds import Reloader
-from warning.topics import INPUT_CHANNELS, Catalog, load_catalog
+from warning.thresholds import Reloader, diff_summary
+from warning.topics import INPUT_CHANNELS, Catalog, Role, TopicSpec, load_catalog
 
 log = logs.get("stream")
+
+KEY_SPACE_ROLES: dict[KeySpace, Role] = {"street": "events", "district": "events_district", "case": "events_case"}
+BATCH_MAX = 500
+BATCH_WITHIN = 0.05  # seconds a batch waits to fill: the latency a quiet stream pays
 
 
 @dataclass
 class Runtime:
-    """Mutable runtime of the worker: the thresholds in force and the detectors built from them."""
+    """Mutable runtime of the worker: the thresholds in force and the engines built from them."""
 
     settings: Settings
     catalog: Catalog
     metrics: Metrics
     reloader: Reloader
     pseudonymiser: Pseudonymiser
-    detectors: dict[str, Detector] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    artefacts: Artefacts
+    sources: tuple[str, ...] = ()
+    engines: dict[KeySpace, Engine] = field(default_factory=dict)
+    progress: dict[str, float] = field(default_factory=dict)
+    """Monotonic time of each agent's last processed batch (the health check reads it)."""
+    lag: int = 0
+    """Messages behind the log end over every assigned partition (the lag timer sets it)."""
 
     def rebuild(self) -> None:
-        """(Re)build detectors from the thresholds in force."""
-        self.detectors = {d.name: d for d in build_detectors(self.reloader.current.thresholds)}
+        """(Re)build the engines from the thresholds in force; agents pick them up per batch.
+
+        Agents exist for every key space whatever is enabled, so a reload can enable, disable
+        or reconfigure detectors without restarting: a disabled detector's entries stay in the
+        table untouched, an enabled one starts from empty state.
+        """
+        thresholds = self.reloader.current.thresholds
+        detectors = build_detectors(thresholds, self.artefacts)
+        engines = build_engines(detectors, thresholds)
+        for engine in engines.values():
+            engine.sources = self.sources
+        self.engines = engines
         loaded = self.reloader.current
         self.metrics.thresholds_info.info(
             {"version": loaded.thresholds.version, "digest": loaded.digest, "path": str(loaded.path)}
         )
 
+    def touch(self, agent: str) -> None:
+        """Record that `agent` made progress."""
+        self.progress[agent] = time.monotonic()
 
-def _received_at(message: Any) -> datetime:
-    """Kafka's message timestamp (producer create time) as the time the engine received it."""
-    return datetime.fromtimestamp(float(message.timestamp), UTC)
+
+def input_sources(catalog: Catalog) -> tuple[str, ...]:
+    """Every input partition's name, ``<topic>/<partition>``: the engines wait for all of them."""
+    return tuple(
+        f"{catalog.specs[role].name}/{p}" for role in INPUT_CHANNELS for p in range(catalog.specs[role].partitions)
+    )
+
+
+def key_space_spec(catalog: Catalog, ks: KeySpace) -> TopicSpec:
+    """The topic of a key space."""
+    return catalog.specs[KEY_SPACE_ROLES[ks]]
 
 
 def create_app(
@@ -75,18 +103,36 @@ def create_app(
     deliverer_factory: Callable[[Runtime], Any] | None = None,
 ) -> tuple[faust.App, Runtime]:
     """Build the Faust app and its agents from settings, the topic catalogue and the thresholds."""
+    from warning.stream import detect, ingest, route
+
     catalog = load_catalog(settings.topics_dir)
-    metrics = Metrics.create(registry or CollectorRegistry())
     runtime = Runtime(
         settings=settings,
         catalog=catalog,
-        metrics=metrics,
+        metrics=Metrics.create(registry or CollectorRegistry()),
         reloader=Reloader(settings.thresholds_file),
         pseudonymiser=Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
+        artefacts=load_artefacts(),
+        sources=input_sources(catalog),
     )
     runtime.rebuild()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = _faust_app(settings, catalog)
+    topics = {ks: _json_topic(app, catalog.specs[role]) for ks, role in KEY_SPACE_ROLES.items()}
+    alerts_topic = _json_topic(app, catalog.alerts)
+    dead_topic = app.topic(catalog.dead_letters.name, key_type=bytes, value_serializer="raw")
+    ingest.register(app, runtime, topics, dead_topic)
+    for ks in KEY_SPACES:
+        detect.register(app, runtime, ks, topics[ks], alerts_topic, dead_topic, topics)
+    if deliverer_factory is not None:
+        route.register(app, runtime, alerts_topic, dead_topic, deliverer_factory(runtime))
+    _register_timers(app, runtime)
+    _register_pages(app, runtime)
+    return app, runtime
+
+
+def _faust_app(settings: Settings, catalog: Catalog) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=settings.store,
@@ -98,37 +144,31 @@ def create_app(
         web_bind=settings.bind_host,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        broker_commit_every=100,
+        # commit on an interval, not every N messages: each commit waits for a producer flush
+        broker_commit_every=100_000,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
         table_standby_replicas=0,
         broker_session_timeout=settings.broker_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.broker_session_timeout / 3),
+        # a small fetch per partition keeps the input partitions close in event time while a
+        # backlog is read (the engines wait for the slowest; smaller fetches = smaller buffers)
+        consumer_max_fetch_size=256 * 1024,
         web_tables_enabled=False,
     )
 
-    events_topic = app.topic(
-        catalog.events.name, key_type=bytes, value_serializer="json", partitions=catalog.events.partitions
-    )
-    alerts_topic = app.topic(
-        catalog.alerts.name, key_type=bytes, value_serializer="json", partitions=catalog.alerts.partitions
-    )
-    dead_topic = app.topic(catalog.dead_letters.name, key_type=bytes, value_serializer="raw")
 
-    for role, channel in INPUT_CHANNELS.items():
-        spec = catalog.specs[role]
-        topic = app.topic(spec.name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
-        _register_ingest(app, runtime, channel, topic, events_topic, dead_topic)
+def _json_topic(app: faust.App, spec: TopicSpec) -> Any:
+    return app.topic(spec.name, key_type=bytes, value_serializer="json", partitions=spec.partitions)
 
-    for name in list(runtime.detectors):
-        _register_detector(app, runtime, name, events_topic, alerts_topic)
 
-    if deliverer_factory is not None:
-        _register_router(app, runtime, alerts_topic, deliverer_factory(runtime))
+def _register_timers(app: faust.App, runtime: Runtime) -> None:
+    metrics = runtime.metrics
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
     async def reload_thresholds() -> None:
         """Hot reload: a bad edit is logged and counted, the running thresholds stay."""
+        old = runtime.reloader.current.thresholds
         try:
             changed = runtime.reloader.poll()
         except Exception:
@@ -141,11 +181,12 @@ def create_app(
         elif changed:
             runtime.rebuild()
             metrics.config_reloads.labels(outcome="applied").inc()
-            log.info("thresholds_applied", version=runtime.reloader.current.thresholds.version)
+            new = runtime.reloader.current.thresholds
+            log.info("thresholds_applied", version=new.version, changes=diff_summary(old, new))
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
     async def measure_lag() -> None:
-        """Consumer lag per topic (log end minus next offset to read), a bounded label set."""
+        """Consumer lag per topic, internal topics included (a bounded label set: topic names)."""
         consumer = app.consumer
         try:
             lags: dict[str, int] = {}
@@ -156,143 +197,38 @@ def create_app(
                     continue
                 lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - ((read or -1) + 1))
             for topic_name, lag in lags.items():
-                if not topic_name.startswith(settings.app_id):
-                    metrics.consumer_lag.labels(topic=topic_name).set(lag)
+                metrics.consumer_lag.labels(topic=topic_name).set(lag)
+            runtime.lag = sum(lags.values())
         except Exception:
             log.debug("lag_measure_failed")
 
+
+def _register_pages(app: faust.App, runtime: Runtime) -> None:
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")
+        return web.bytes(generate_latest(runtime.metrics.registry), content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:
-        return web.json({"ok": True, "thresholds": runtime.reloader.current.thresholds.version})
-
-    return app, runtime
-
-
-def _register_ingest(
-    app: faust.App, runtime: Runtime, channel: Any, topic: Any, events_topic: Any, dead_topic: Any
-) -> None:
-    metrics = runtime.metrics
-    section = runtime.reloader.current.thresholds.ingest
-    limit = DeadLetterLimit(section.dead_letter_halt_ratio, section.dead_letter_halt_min_messages)
-
-    async def ingest_agent(stream: Any) -> AsyncIterator[None]:
-        async for ev in stream.events():
-            message = ev.message
-            raw: bytes = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
-            received_at = _received_at(message)
-            metrics.events_received.labels(channel=channel).inc()
-            try:
-                event = ingest(
-                    channel,
-                    raw,
-                    received_at,
-                    runtime.pseudonymiser,
-                    runtime.reloader.current.thresholds.ingest.limits(),
-                )
-            except InvalidEvent as exc:
-                letter = DeadLetter(
-                    exc.reason, exc.detail, message.topic, message.partition, message.offset, received_at, raw
-                )
-                await dead_topic.send(
-                    key=message.topic.encode(), value=json.dumps(letter.to_dict(), ensure_ascii=False).encode()
-                )
-                metrics.events_dead_lettered.labels(channel=channel, reason=exc.reason).inc()
-                metrics.events_out.labels(topic=dead_topic.get_topic_name()).inc()
-                log.warning(
-                    "dead_lettered",
-                    channel=channel,
-                    reason=exc.reason,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-                if limit.record(True):
-                    await _halt_channel(app, runtime, channel, topic)
-                continue
-            limit.record(False)
-            await events_topic.send(key=event.location.grid_id.encode(), value=event.to_dict())
-            metrics.events_valid.labels(channel=channel).inc()
-            metrics.events_out.labels(topic=events_topic.get_topic_name()).inc()
-            yield None
-
-    app.agent(topic, name=f"ingest-{channel}")(ingest_agent)
+        healthy, detail = health(runtime, time.monotonic())
+        body = {"ok": healthy, "thresholds": runtime.reloader.current.thresholds.version, **detail}
+        return web.json(body, status=200 if healthy else 503)
 
 
-async def _halt_channel(app: faust.App, runtime: Runtime, channel: str, topic: Any) -> None:
-    """Pause one channel's partitions; the rest of the engine keeps working."""
-    tps = [tp for tp in app.consumer.assignment() if tp.topic == topic.get_topic_name()]
-    app.consumer.pause_partitions(tps)
-    runtime.metrics.ingest_halted.labels(channel=channel).set(1)
-    log.critical(
-        "ingest_halted",
-        channel=channel,
-        action="Operator action: most recent input of this channel was dead-lettered; inspect the dead-letters "
-        "topic, fix the producer, then restart the worker to resume.",
-    )
+STALL_SECONDS = 120.0
 
 
-def _register_detector(app: faust.App, runtime: Runtime, name: str, events_topic: Any, alerts_topic: Any) -> None:
-    metrics = runtime.metrics
-    table = app.Table(
-        f"state-{name}",
-        default=None,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-        partitions=runtime.catalog.events.partitions,
-    )
+def health(runtime: Runtime, now: float) -> tuple[bool, dict[str, Any]]:
+    """Unhealthy when messages wait (lag > 0) but no agent has processed a batch for a while.
 
-    def key_of(value: dict[str, Any]) -> str:
-        return runtime.detectors[name].key(Event.from_dict(value))
-
-    async def detector_agent(stream: Any) -> AsyncIterator[None]:
-        async for value in stream.group_by(key_of, name=f"by-{name}"):
-            detector = runtime.detectors[name]
-            event = Event.from_dict(value)
-            key = detector.key(event)
-            state = table.get(key)
-            if state is None:  # same rule as the replay shell: an empty state is still a state
-                state = detector.init_state()
-            state, alerts = detector.update(state, event, event.occurred_at)
-            table[key] = state
-            for alert in alerts:
-                await alerts_topic.send(key=alert.alert_id.encode(), value=alert.to_dict())
-                metrics.alerts_emitted.labels(type=alert.type, level=alert.level).inc()
-                metrics.events_out.labels(topic=alerts_topic.get_topic_name()).inc()
-            yield None
-
-    app.agent(events_topic, name=f"detect-{name}")(detector_agent)
-
-
-def _register_router(app: faust.App, runtime: Runtime, alerts_topic: Any, deliverer: Any) -> None:
-    from warning.core.events import Alert
-
-    async def router_agent(stream: Any) -> AsyncIterator[None]:
-        async for ev in stream.events():
-            alert = Alert.from_dict(ev.value)
-            # returns only once Redis has the alert (retrying with backoff meanwhile), so the
-            # offset of this message cannot be committed before delivery
-            await deliverer.handle(alert, received_at=_received_at(ev.message))
-            yield None
-
-    app.agent(alerts_topic, name="router")(router_agent)
-
-    @app.timer(interval=15.0, on_leader=True)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
-    async def escalate() -> None:
-        try:
-            await deliverer.escalate_due()
-        except Exception:
-            log.exception("escalation_failed")
-
-    # on the leader only, like escalation: the gauges describe Redis, not this worker, so one
-    # worker reports them (the others keep 0; dashboards take max/sum over workers)
-    @app.timer(interval=15.0, on_leader=True)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
-    async def measure_pending() -> None:
-        try:
-            await deliverer.measure_pending(runtime.metrics)
-        except Exception:
-            log.exception("pending_measure_failed")
+    That is Faust's known stalled-consumer failure (faust#175): the process lives, nothing
+    moves. An orchestrator restarts the worker on a 503.
+    """
+    lag = runtime.lag
+    last = max(runtime.progress.values(), default=None)
+    idle = None if last is None else round(now - last, 1)
+    stalled = lag > 0 and idle is not None and idle > STALL_SECONDS
+    return not stalled, {"lag": lag, "idle_seconds": idle}
 
 
 def run_worker(settings: Settings, deliver: bool = True) -> None:
@@ -304,12 +240,8 @@ def run_worker(settings: Settings, deliver: bool = True) -> None:
     worker.execute_from_commandline()
 
 
-def _deliverer_factory(settings: Settings) -> Callable[[Runtime], Any] | None:
-    try:
-        from warning.delivery.router import build_deliverer
-    except ImportError:
-        return None
+def _deliverer_factory(settings: Settings) -> Callable[[Runtime], Any]:
+    """The router's deliverer; an import error here must stop the worker, not start it without one."""
+    from warning.delivery.router import build_deliverer
+
     return lambda runtime: build_deliverer(settings, runtime.reloader, runtime.metrics)
-
-
-_ = asyncio

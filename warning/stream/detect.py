@@ -1,0 +1,160 @@
+"""Key-space agents: every detector of one key space, through the engine, over one table.
+
+Per batch (`stream.take_events`): events are grouped by partition; each partition's engine
+gets its events and progress marks in log order through a `TableKV`; the dirty entries are
+written once; then the alerts go to ``alerts``, the failures to ``dead-letters`` and the
+messages for other key spaces to their topics. Faust acknowledges the batch only after this
+body returns, and commits offsets only after the producer has flushed what the body sent, so
+a crash before that replays the batch — which the engine's dedupe by ``event_id`` absorbs.
+
+The rule for errors: a detector that raises is the engine's business (rolled back, the event
+dead-lettered with the traceback summary); a message that is not an event is dead-lettered
+here; a failure to send is retried until it succeeds (never acked and lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import faust
+
+from warning import logs
+from warning.core.engine import Engine, Report
+from warning.core.events import Event
+from warning.core.ports import KeySpace, Message
+from warning.stream.app import BATCH_MAX, BATCH_WITHIN, Runtime, key_space_spec
+from warning.stream.ingest import received_at, send_dead_letter
+from warning.stream.kv import TableKV
+
+log = logs.get("stream.detect")
+
+CHANGELOG_CONFIG = {
+    # compact often: a restore then reads about one record per live entry, not every write
+    "segment.ms": "600000",
+    "min.cleanable.dirty.ratio": "0.1",
+    "delete.retention.ms": "3600000",
+}
+
+
+def register(
+    app: faust.App,
+    runtime: Runtime,
+    ks: KeySpace,
+    topic: Any,
+    alerts_topic: Any,
+    dead_topic: Any,
+    topics: Mapping[KeySpace, Any],
+) -> None:
+    """The agent of key space `ks` and its state table."""
+    table = app.Table(
+        f"state-{ks}",
+        default=None,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        partitions=key_space_spec(runtime.catalog, ks).partitions,
+        extra_topic_configs=CHANGELOG_CONFIG,
+    )
+    name = f"detect-{ks}"
+
+    async def keyspace_agent(stream: Any) -> None:
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            started = time.perf_counter()
+            engine = runtime.engines.get(ks)
+            for partition, events in _by_partition(batch).items():
+                report = _process(runtime, engine, table, ks, partition, events) if engine else Report()
+                await _emit(runtime, ks, report, alerts_topic, dead_topic, topics, events[-1])
+            runtime.metrics.batch_seconds.labels(key_space=ks).observe(time.perf_counter() - started)
+            runtime.touch(name)
+
+    app.agent(topic, name=name)(keyspace_agent)
+
+
+def _by_partition(batch: list[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for ev in batch:
+        out.setdefault(ev.message.partition, []).append(ev)
+    return out
+
+
+def _process(runtime: Runtime, engine: Engine, table: Any, ks: KeySpace, partition: int, events: list[Any]) -> Report:
+    """One partition's share of a batch through the engine; dirty entries written once."""
+    kv = TableKV(table, partition)
+    report = Report()
+    for ev in events:
+        value = ev.value
+        if isinstance(value, dict) and "punctuation" in value:
+            for source, (t, caught_up) in value["punctuation"].items():
+                report.extend(engine.punctuate(kv, str(source), t, bool(caught_up)))
+            continue
+        if isinstance(value, dict) and "message" in value:
+            m = value["message"]
+            report.extend(engine.deliver(kv, Message(ks, str(m["key"]), str(m["kind"]), dict(m["payload"]))))
+            continue
+        try:
+            event = Event.from_dict(value)
+        except Exception as exc:  # not an event (a foreign producer): keep it, say why
+            report.failures.append(_not_an_event(value, exc))
+            continue
+        report.extend(engine.offer(kv, event, data=value))  # progress comes as marks, not per event
+    written = kv.flush(events[-1])
+    metrics = runtime.metrics
+    metrics.state_writes.labels(key_space=ks).inc(written)
+    metrics.late_events.labels(key_space=ks).inc(report.late)
+    metrics.duplicate_events.labels(key_space=ks).inc(report.duplicates)
+    metrics.reorder_pending.labels(key_space=ks).set(engine.pending(kv))
+    return report
+
+
+def _not_an_event(value: Any, exc: Exception) -> Any:
+    from warning.core.engine import Failure
+
+    payload = value if isinstance(value, dict) else {"value": repr(value)[:2000]}
+    return Failure("engine", payload, f"not an event: {type(exc).__name__}: {exc}"[:500], "")
+
+
+async def _emit(
+    runtime: Runtime,
+    ks: KeySpace,
+    report: Report,
+    alerts_topic: Any,
+    dead_topic: Any,
+    topics: Mapping[KeySpace, Any],
+    last: Any,
+) -> None:
+    metrics = runtime.metrics
+    for alert in report.alerts:
+        await _send(alerts_topic, alert.alert_id.encode(), alert.to_dict())
+        metrics.alerts_emitted.labels(type=alert.type, level=alert.level).inc()
+        metrics.events_out.labels(topic=alerts_topic.get_topic_name()).inc()
+    for failure in report.failures:
+        m = last.message
+        stamped = replace(
+            failure.dead_letter(),
+            source_topic=m.topic,
+            partition=m.partition,
+            offset=m.offset,
+            received_at=received_at(m),
+        )
+        metrics.detector_failures.labels(detector=failure.detector).inc()
+        await send_dead_letter(runtime, dead_topic, stamped, "")
+    for message in report.messages:
+        target = topics.get(message.key_space)
+        if target is not None:
+            value = {"message": {"kind": message.kind, "key": message.key, "payload": dict(message.payload)}}
+            await _send(target, message.key.encode(), value)
+
+
+async def _send(topic: Any, key: bytes, value: Any) -> None:
+    """Send, retrying with capped backoff: a produce error must not ack-and-lose the batch."""
+    delay = 0.2
+    while True:
+        try:
+            await topic.send(key=key, value=value)
+            return
+        except Exception:
+            log.exception("send_failed", topic=topic.get_topic_name())
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
