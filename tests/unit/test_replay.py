@@ -221,7 +221,7 @@ def test_cli_replay_uses_the_pipeline_detectors(input_dir: Path, monkeypatch: py
     from warning import pipeline
     from warning.cli import app
 
-    monkeypatch.setattr(pipeline, "build_detectors", lambda thresholds: [GridCounter(every=2)])
+    monkeypatch.setattr(pipeline, "build_detectors", lambda thresholds, artefacts=None: [GridCounter(every=2)])
     out, dl = input_dir / "out" / "alerts.jsonl", input_dir / "out" / "dl.jsonl"
     res = CliRunner().invoke(app, ["replay", str(input_dir), "--out", str(out), "--dead-letters", str(dl)])
     assert res.exit_code == 0, res.output
@@ -250,3 +250,36 @@ def test_replay_of_simulated_data_ingests_every_record(tmp_path: Path) -> None:
     assert keys == sorted(keys, key=lambda k: (k[0], ("grid", "hotline", "petition").index(k[1]), k[2]))
     alerts = run(events, [GridCounter(every=5)])
     assert alerts and all(a.created_at >= events[0].occurred_at for a in alerts)
+
+
+def test_replay_dead_letters_a_future_record_as_the_stream_would(input_dir: Path) -> None:
+    # the stream's received_at is the publish time: replaying now must judge records against now
+    _write(input_dir, "petitions.jsonl", [petition_rec("P9", "2099-01-01T09:00:00+08:00")])
+    letters: list[DeadLetter] = []
+    received = datetime(2026, 3, 2, tzinfo=EPOCH.tzinfo)
+    events = list(iter_events(input_dir, SETTINGS, THRESHOLDS, letters.append, received_at=received))
+    assert [d.reason for d in letters] == ["future_timestamp"]
+    assert all(e.source_ref != "P9" for e in events)
+    as_recorded = list(iter_events(input_dir, SETTINGS, THRESHOLDS))
+    assert len(as_recorded) == len(events) + 1
+
+
+class Exploding(GridCounter):
+    """A detector that raises on one grid: the engine must isolate it."""
+
+    name = "boom"
+
+    def step(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
+        if event.source_ref == "G2":
+            raise ValueError("poison")
+        return super().step(state, event, now)
+
+
+def test_a_detector_that_raises_dead_letters_the_event_and_carries_on(input_dir: Path) -> None:
+    dl_out = io.StringIO()
+    summary = replay(input_dir, SETTINGS, THRESHOLDS, [Exploding(every=1), GridCounter(every=1)], None, dl_out)
+    letters = [json.loads(line) for line in dl_out.getvalue().splitlines()]
+    assert [d["reason"] for d in letters] == ["detector_error"]
+    assert "poison" in letters[0]["detail"] and "boom" in letters[0]["detail"]
+    # the other detector saw every event; the exploding one every event but G2
+    assert summary.raw_alerts == 7 + 6

@@ -2,14 +2,15 @@
 
 `iter_events` reads the three input files (named by the topic catalogue), ingests each line
 exactly as the stream's ingest agent does and merges the channels in event-time order with a
-stable tie-break ``(occurred_at, channel, source_ref)``. `run` is the detector loop both shells
-share in spirit: for every event and every detector, ``state[name][key]`` is updated with
-``now = event.occurred_at``, so alerts depend on event time only (DESIGN.md §2) and replay agrees
-with the stream for the same per-key order.
+stable tie-break ``(occurred_at, channel, source_ref)``. The events then go through the same
+engine (`warning.core.engine`) and the same router (`Deliverer` over the in-memory sink) as in
+the stream, so replay's output is what the duty desks would have seen.
 
-``received_at`` is the record's own ``occurred_at`` when it parses (a file has no broker time,
-and this keeps ``future_timestamp`` checks neutral); otherwise it is the fixed epoch
-``1970-01-01T00:00:00+00:00``, so a bad line's dead letter is reproducible byte for byte.
+``received_at`` follows the stream's rule: the time the record reached the engine. For
+`warning replay` that is the moment the replay starts (as if the files were published now with
+``warning publish``), so a record dated in the future is dead-lettered exactly as the stream
+would; analysis of synthetic futures passes ``received_at=None``: each record's own
+``occurred_at`` (the fixed epoch when it does not parse), keeping ``future_timestamp`` neutral.
 
 Input files are expected sorted by occurred_at (the simulator and exports write them so) and
 are streamed with O(1) memory; a file that is not sorted is detected by a cheap pre-scan and
@@ -124,11 +125,12 @@ def _file_events(
     pseudonymiser: Pseudonymiser,
     limits: IngestLimits,
     on_dead_letter: DeadLetterCallback | None,
+    received_at: datetime | None,
 ) -> Iterator[Event]:
     """Ingested events of one file; equal occurred_at runs re-ordered by source_ref."""
     group: list[Event] = []
     for lineno, raw in _lines(f.path):
-        received = _occurred(raw) or EPOCH
+        received = received_at or _occurred(raw) or EPOCH
         try:
             event = ingest(f.channel, raw, received, pseudonymiser, limits)
         except InvalidEvent as exc:
@@ -154,11 +156,17 @@ def iter_events(
     settings: Settings,
     thresholds: Thresholds,
     on_dead_letter: DeadLetterCallback | None = None,
+    received_at: datetime | None = None,
 ) -> Iterator[Event]:
-    """Events of an input directory in event-time order; rejected lines go to `on_dead_letter`."""
+    """Events of an input directory in event-time order; rejected lines go to `on_dead_letter`.
+
+    `received_at`: when the records reached the engine (see the module docstring); None = as recorded.
+    """
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode("utf-8"))
     limits = thresholds.ingest.limits()
-    streams = [_file_events(f, pseudonymiser, limits, on_dead_letter) for f in input_files(input_dir, settings)]
+    streams = [
+        _file_events(f, pseudonymiser, limits, on_dead_letter, received_at) for f in input_files(input_dir, settings)
+    ]
     return heapq.merge(*streams, key=sort_key)
 
 
@@ -274,6 +282,7 @@ def replay(
     dead_letters_out: IO[str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     raw_out: IO[str] | None = None,
+    received_at: datetime | None = None,
 ) -> Summary:
     """Replay a directory through the engine and the router, streaming results to files.
 
@@ -332,20 +341,29 @@ def register(app: typer.Typer) -> None:
     @app.command("replay")
     def replay_cmd(
         input_dir: Annotated[Path, typer.Argument(help="directory with the three input JSONL files")],
-        out: Annotated[Path, typer.Option("--out", help="alerts JSONL (Alert.to_dict per line)")] = Path(
-            "alerts.jsonl"
-        ),
+        out: Annotated[
+            Path, typer.Option("--out", help="routed alerts JSONL: what reached a desk, with its delivery")
+        ] = Path("alerts.jsonl"),
         dead_letters: Annotated[
             Path | None, typer.Option("--dead-letters", help="dead letters JSONL (DeadLetter.to_dict)")
         ] = None,
+        raw: Annotated[Path | None, typer.Option("--raw", help="every detector alert before routing")] = None,
+        received: Annotated[
+            str | None, typer.Option("--received-at", help="ISO time the records reached the engine (default: now)")
+        ] = None,
+        as_recorded: Annotated[
+            bool, typer.Option("--as-recorded", help="each record received at its own time (synthetic futures)")
+        ] = False,
     ) -> None:
-        """Replay simulated or exported input files through the detectors (no Kafka, no Redis)."""
+        """Replay input files through the detectors and the router (no Kafka, no Redis)."""
+        from contextlib import ExitStack
+
         from rich.console import Console
         from rich.table import Table
 
         from warning import settings as settings_mod
         from warning import thresholds as thresholds_mod
-        from warning.pipeline import build_detectors
+        from warning.pipeline import build_detectors, load_artefacts
 
         console = Console(stderr=True)
         cfg = settings_mod.load()
@@ -355,21 +373,26 @@ def register(app: typer.Typer) -> None:
                 f"[bold red]error:[/] no input files (grid-reports/hotline-calls/petitions .jsonl) in {input_dir}"
             )
             raise typer.Exit(2)
-        detectors = build_detectors(th)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8") as fa:
-            if dead_letters is not None:
-                dead_letters.parent.mkdir(parents=True, exist_ok=True)
-                with dead_letters.open("w", encoding="utf-8") as fd:
-                    summary = replay(input_dir, cfg, th, detectors, fa, fd)
-            else:
-                summary = replay(input_dir, cfg, th, detectors, fa, None)
+        at = None if as_recorded else (datetime.fromisoformat(received) if received else datetime.now(UTC))
+        detectors = build_detectors(th, load_artefacts())
+        with ExitStack() as files:
+            opened = [_open(files, p) for p in (out, dead_letters, raw)]
+            summary = replay(input_dir, cfg, th, detectors, opened[0], opened[1], raw_out=opened[2], received_at=at)
         d = summary.to_dict()
         table = Table("measure", "value", title=f"replay of {input_dir} ({len(detectors)} detectors)")
         table.add_row("events", f"{d['events']:,} {d['events_by_channel']}")
         table.add_row("dead letters", f"{d['dead_letters']:,} {d['dead_letters_by_reason']}")
-        table.add_row("alerts", f"{d['alerts']:,} -> {out}")
+        table.add_row("alerts", f"{d['alerts']:,} routed to desks -> {out} ({d['detector_alerts']:,} from detectors)")
+        table.add_row("routing", str(d["routing"]))
         table.add_row("alerts by type", str(d["alerts_by_type"]))
         table.add_row("alerts by level", str(d["alerts_by_level"]))
         table.add_row("throughput", f"{d['events_per_second'] or 0:,.0f} events/s in {d['seconds']:.1f} s")
         Console().print(table)
+
+
+def _open(stack: Any, path: Path | None) -> IO[str] | None:
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh: IO[str] = stack.enter_context(path.open("w", encoding="utf-8"))
+    return fh

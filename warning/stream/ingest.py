@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -23,7 +23,7 @@ import faust
 from warning import logs
 from warning.core.errors import InvalidEvent
 from warning.core.events import Event
-from warning.core.ingest import DeadLetter, DeadLetterLimit, ingest
+from warning.core.ingest import DeadLetter, DeadLetterLimit, ingest, received_from_kafka_ms
 from warning.core.ports import KeySpace
 from warning.stream.app import BATCH_MAX, BATCH_WITHIN, Runtime, key_space_spec
 from warning.topics import INPUT_CHANNELS
@@ -35,15 +35,13 @@ Mark = tuple[float | None, bool]
 
 
 def received_at(message: Any) -> datetime:
-    """Kafka's message timestamp (producer create time) as the time the engine received it.
+    """Kafka's message timestamp (producer create time, seconds in Faust) as the time received.
 
-    A timestamp outside what a datetime holds (year 10000) counts as "unknown" (the epoch):
-    the record is then judged on its own fields, never dropped for its envelope.
+    `received_from_kafka_ms` never raises (year 10000, negative, absent): ingest then judges
+    the record and dead-letters it with the reason instead of the shell dropping it.
     """
-    try:
-        return datetime.fromtimestamp(float(message.timestamp), UTC)
-    except (OverflowError, OSError, ValueError, TypeError):
-        return datetime(1970, 1, 1, tzinfo=UTC)
+    ts = message.timestamp
+    return received_from_kafka_ms(None if ts is None else float(ts) * 1000.0)
 
 
 def punctuation(marks: Mapping[str, Mark]) -> dict[str, Any]:
