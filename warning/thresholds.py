@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from warning.core.calendar import CalendarParams, Period
-from warning.core.detectors.baselines import SeriesParams
 from warning.core.detectors.dynamic import DEFAULT_KEYWORDS, DynamicParams
 from warning.core.detectors.pattern import PatternParams
+from warning.core.detectors.series import ScorerParams
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import IngestLimits
 from warning.core.routing import DEFAULT_DEPARTMENT_CODES, RoutingRules, TargetKind
@@ -159,15 +159,19 @@ class SeriesSection(_Section):
     surprise_scale: float = Field(default=8.0, gt=0)
     alert_score: _Score = 0.5
     learn_clip_sd: float = Field(default=4.0, gt=0)
+    direction: Literal["up", "down", "both"] = "both"
+    seasonal: bool = True
 
-    def params(self) -> SeriesParams:
+    def params(self) -> ScorerParams:
         """The core's typed view of this section."""
-        return SeriesParams(
+        return ScorerParams(
             half_life=self.half_life,
             min_history=self.min_history,
             surprise_scale=self.surprise_scale,
             alert_score=self.alert_score,
             learn_clip_sd=self.learn_clip_sd,
+            direction=self.direction,
+            seasonal=self.seasonal,
         )
 
 

@@ -1,10 +1,14 @@
-"""``warning score-series``: the dynamic detector's statistics as a streaming scorer for a CSV.
+"""``warning score-series``: a general streaming anomaly scorer for a ``timestamp,value`` CSV.
 
 Input: ``timestamp,value`` rows (header optional; timestamps ISO-8601 or epoch seconds; regular
-or irregular intervals; counts or rates; any length). Output: ``timestamp,value,score,alert``
-with ``score`` in [0, 1] from `warning.core.detectors.baselines.SeriesScorer`, parameters from
-the thresholds file ``[dynamic.series]`` (no per-file tuning). The score of row i uses rows
-< i only (score, then learn), so scoring any prefix gives the same scores.
+or irregular intervals, gaps; counts, rates, percentages, latencies, temperatures; any length).
+Output: ``timestamp,value,score,alert`` with ``score`` in [0, 1) from
+`warning.core.detectors.series.StreamScorer` (``--detail`` adds the model, the test that won
+and the surprise ``-log10 p``), parameters from the thresholds file ``[dynamic.series]`` (no
+per-file tuning; ``--direction`` picks rises, dips or both). The score of row i uses rows < i
+and row i itself only (score, then learn), so scoring any prefix gives the same scores. The
+time of day used for daily profiles is the wall clock as written (its own UTC offset kept;
+epoch seconds read as UTC).
 
 Malformed rows - a missing or extra column, a timestamp that does not parse, a value that is
 not a finite number, or a timestamp *earlier* than the previous good row's (time must not go
@@ -26,7 +30,7 @@ from typing import IO, Annotated
 
 import typer
 
-from warning.core.detectors.baselines import SeriesParams, SeriesScorer
+from warning.core.detectors.series import DIRECTIONS, Assessment, Direction, ScorerParams, StreamScorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +81,17 @@ def _is_header(row: list[str]) -> bool:
     return False
 
 
-def score_rows(
-    rows: Iterable[list[str]], params: SeriesParams | None = None
-) -> Iterator[tuple[int, list[str], float | None, str]]:
-    """Yield ``(line number, row, score or None, error)`` for each data row, streaming."""
-    scorer = SeriesScorer(params)
+def _seconds(ts: datetime) -> tuple[float, float]:
+    """(absolute epoch seconds, wall clock as written read as UTC seconds)."""
+    wall = ts.replace(tzinfo=UTC).timestamp()
+    return (ts.timestamp() if ts.tzinfo is not None else wall), wall
+
+
+def assess_rows(
+    rows: Iterable[list[str]], params: ScorerParams | None = None
+) -> Iterator[tuple[int, list[str], Assessment | None, str]]:
+    """Yield ``(line number, row, assessment or None, error)`` for each data row, streaming."""
+    scorer = StreamScorer(params)
     state = scorer.init_state()
     last: datetime | None = None
     for lineno, row in enumerate(rows, start=1):
@@ -99,33 +109,53 @@ def score_rows(
                 raise ValueError(
                     f"timestamp goes backwards: {row[0].strip()} is earlier than the previous row's {last.isoformat()}"
                 )
-        except (ValueError, TypeError) as exc:  # TypeError: naive vs aware comparison
+            t, wall = _seconds(ts)
+        except (ValueError, TypeError, OverflowError) as exc:  # TypeError: naive vs aware comparison
             reason = str(exc) if isinstance(exc, ValueError) else "mixes timestamps with and without UTC offset"
             yield lineno, row, None, reason
             continue
         last = ts
-        state, score = scorer.update(state, value)
-        yield lineno, row, score, ""
+        state, found = scorer.step(state, value, t, wall)
+        yield lineno, row, found, ""
 
 
-def score_file(src: IO[str], dst: IO[str], err: IO[str], params: SeriesParams | None = None) -> ScoreSummary:
+def score_rows(
+    rows: Iterable[list[str]], params: ScorerParams | None = None
+) -> Iterator[tuple[int, list[str], float | None, str]]:
+    """Yield ``(line number, row, score or None, error)`` for each data row, streaming."""
+    for lineno, row, found, reason in assess_rows(rows, params):
+        yield lineno, row, (None if found is None else found.score), reason
+
+
+def score_file(
+    src: IO[str], dst: IO[str], err: IO[str], params: ScorerParams | None = None, detail: bool = False
+) -> ScoreSummary:
     """Score a CSV stream into `dst`; report malformed rows on `err`."""
-    scorer = SeriesScorer(params)
+    scorer = StreamScorer(params)
     writer = csv.writer(dst, lineterminator="\n")
-    writer.writerow(["timestamp", "value", "score", "alert"])
+    extra = ["model", "test", "surprise"] if detail else []
+    writer.writerow(["timestamp", "value", "score", "alert", *extra])
     scored = malformed = alerts = 0
-    for lineno, row, score, reason in score_rows(csv.reader(src), params):
-        if score is None:
+    for lineno, row, found, reason in assess_rows(csv.reader(src), params):
+        if found is None:
             malformed += 1
             err.write(f"row {lineno}: {reason}\n")
             cells = [*row, "", ""][:2]
-            writer.writerow([cells[0], cells[1], "", ""])
+            writer.writerow([cells[0], cells[1], "", "", *["" for _ in extra]])
             continue
         scored += 1
-        flag = scorer.is_alert(score)
+        flag = scorer.is_alert(found.score)
         alerts += flag
-        writer.writerow([row[0].strip(), row[1].strip(), f"{score:.6f}", "1" if flag else "0"])
+        more = [found.model, found.test, f"{found.surprise:.6g}"] if detail else []
+        writer.writerow([row[0].strip(), row[1].strip(), f"{found.score:.6f}", "1" if flag else "0", *more])
     return ScoreSummary(scored, malformed, alerts)
+
+
+def _direction(text: str) -> Direction:
+    for d in DIRECTIONS:
+        if d == text:
+            return d
+    raise ValueError(f'Unknown direction "{text}"; valid options are {list(DIRECTIONS)}')
 
 
 def register(app: typer.Typer) -> None:
@@ -136,13 +166,25 @@ def register(app: typer.Typer) -> None:
     def score_series(
         file: Annotated[Path, typer.Argument(help="CSV of timestamp,value rows (header optional)")],
         out: Annotated[Path | None, typer.Option("--out", help="output CSV (default: stdout)")] = None,
+        direction: Annotated[
+            str | None,
+            typer.Option("--direction", help="score rises (up), dips (down) or both (default: thresholds file)"),
+        ] = None,
+        detail: Annotated[bool, typer.Option("--detail", help="add model,test,surprise columns")] = False,
     ) -> None:
         """Score any timestamp,value series (no look-ahead): writes timestamp,value,score,alert."""
+        from dataclasses import replace
+
         from warning import settings as settings_mod
         from warning import thresholds
 
         cfg = settings_mod.load()
         params = thresholds.load(cfg.thresholds_file).thresholds.dynamic.series.params()
+        if direction is not None:
+            if direction not in DIRECTIONS:
+                sys.stderr.write(f'error: unknown direction "{direction}"; valid options are {list(DIRECTIONS)}\n')
+                raise typer.Exit(2)
+            params = replace(params, direction=_direction(direction))
         try:
             src = file.open(encoding="utf-8", newline="")
         except OSError as exc:
@@ -150,10 +192,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         with src:
             if out is None:
-                summary = score_file(src, sys.stdout, sys.stderr, params)
+                summary = score_file(src, sys.stdout, sys.stderr, params, detail)
             else:
                 with out.open("w", encoding="utf-8", newline="") as dst:
-                    summary = score_file(src, dst, sys.stderr, params)
+                    summary = score_file(src, dst, sys.stderr, params, detail)
         sys.stderr.write(f"scored {summary.scored} rows, {summary.malformed} malformed, {summary.alerts} alerts\n")
         if summary.scored == 0:
             raise typer.Exit(1)
