@@ -40,6 +40,7 @@ class Metrics:
     thresholds_info: Info
     ingest_halted: Gauge
     late_events: Counter
+    events_applied: Counter
     duplicate_events: Counter
     detector_failures: Counter
     batch_seconds: Histogram
@@ -110,6 +111,12 @@ class Metrics:
                 ["channel"],
                 registry=registry,
             ),
+            events_applied=Counter(
+                "warning_events_applied_total",
+                "Events the detectors of a key space have applied (in event-time order, once each).",
+                ["key_space"],
+                registry=registry,
+            ),
             late_events=Counter(
                 "warning_late_events_total",
                 "Events older than the reorder bound: applied out of order and reported on the next alert.",
@@ -167,6 +174,7 @@ class Metrics:
             self.ack_latency.labels(level=lv)
         for ks in ("street", "district", "case"):
             self.late_events.labels(key_space=ks)
+            self.events_applied.labels(key_space=ks)
             self.duplicate_events.labels(key_space=ks)
             self.batch_seconds.labels(key_space=ks)
             self.state_writes.labels(key_space=ks)

@@ -24,6 +24,7 @@ from warning.core.errors import ServiceUnavailable
 from warning.devtools.demo import terminate, wait_http
 from warning.devtools.testing import free_port
 from warning.settings import Settings
+from warning.stream.ingest import PUNCT_KEY
 from warning.topics import Catalog, create_topics, end_offsets, load_catalog
 
 WARNING_EXE = str(Path(sys.executable).with_name("warning"))
@@ -127,7 +128,7 @@ def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 60
     """All values of `topic` from the beginning, once at least `expect` arrived (or time ran out).
 
     `settle_s` keeps reading for a while after `expect` is reached, to catch surplus records
-    (duplicates) that a test wants to see.
+    (duplicates) that a test wants to see. Ingest's progress marks (key ``~punct``) are skipped.
     """
     from kafka import KafkaConsumer, TopicPartition
 
@@ -142,7 +143,8 @@ def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 60
         reached: float | None = None
         while time.monotonic() < deadline:
             for msg in consumer:
-                values.append(msg.value)
+                if msg.key != PUNCT_KEY:  # ingest's progress marks are not data
+                    values.append(msg.value)
             if len(values) >= expect:
                 reached = reached or time.monotonic()
                 if time.monotonic() - reached >= settle_s:

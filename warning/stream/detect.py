@@ -65,6 +65,7 @@ def register(
             engine = runtime.engines.get(ks)
             for partition, events in _by_partition(batch).items():
                 report = _process(runtime, engine, table, ks, partition, events) if engine else Report()
+                report.alerts = [_stamp_received(a, events) for a in report.alerts]
                 await _emit(runtime, ks, report, alerts_topic, dead_topic, topics, events[-1])
             runtime.metrics.batch_seconds.labels(key_space=ks).observe(time.perf_counter() - started)
             runtime.touch(name)
@@ -103,9 +104,20 @@ def _process(runtime: Runtime, engine: Engine, table: Any, ks: KeySpace, partiti
     metrics = runtime.metrics
     metrics.state_writes.labels(key_space=ks).inc(written)
     metrics.late_events.labels(key_space=ks).inc(report.late)
+    metrics.events_applied.labels(key_space=ks).inc(report.applied)
     metrics.duplicate_events.labels(key_space=ks).inc(report.duplicates)
     metrics.reorder_pending.labels(key_space=ks).set(engine.pending(kv))
     return report
+
+
+def _stamp_received(alert: Any, events: list[Any]) -> Any:
+    """Carry the triggering record's broker time, so the router measures latency end to end."""
+    wanted = set(alert.evidence)
+    for ev in reversed(events):
+        value = ev.value
+        if isinstance(value, dict) and value.get("event_id") in wanted:
+            return replace(alert, details={**alert.details, "received_at": value.get("received_at")})
+    return alert
 
 
 def _not_an_event(value: Any, exc: Exception) -> Any:

@@ -13,6 +13,7 @@ never a stopped agent.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -64,7 +65,7 @@ async def _route(runtime: Runtime, deliverer: Any, dead_topic: Any, message: Any
     delay = 0.2
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            await deliverer.handle(alert, received_at=received_at(message))
+            await deliverer.handle(alert, received_at=_first_received(alert, message))
             return
         except Exception as exc:
             log.error("delivery_failed", attempt=attempt, error=type(exc).__name__)
@@ -73,6 +74,17 @@ async def _route(runtime: Runtime, deliverer: Any, dead_topic: Any, message: Any
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+def _first_received(alert: Alert, message: Any) -> datetime:
+    """The triggering input record's broker time (the detect agent stamps it), else this message's."""
+    stamped = alert.details.get("received_at")
+    if isinstance(stamped, str):
+        try:
+            return datetime.fromisoformat(stamped)
+        except ValueError:
+            pass
+    return received_at(message)
 
 
 async def _dead(runtime: Runtime, dead_topic: Any, message: Any, value: Any, detail: str) -> None:
