@@ -1,0 +1,340 @@
+"""Per-case state and the one feature function used by training, evaluation and the stream.
+
+A case's state is one JSON dict (`observe` folds an event into it) and its features are a
+fixed-order vector (`features`) read from that state at the time of the latest event. The
+trainer (`warning.analysis.case_model`) replays each labelled case's events through exactly
+these two functions, strictly before the label's ``decided_at``, so the model never sees a
+feature the stream could not have computed at that moment (no leakage, no train/serve skew).
+
+Why these features (reference/domain.md §1.4: 异动指标): contacts in 7/30/90 days and by channel;
+how far the case climbed hotline → grid → petition and petition district → city → province →
+Beijing, and how fast; repeat and collective visits and headcount growth; threat, despair and
+extreme-behaviour words (weak alone: people vent), life-stress words (失业, 离婚, 欠债, 患病);
+failed mediations and settlement signals; callback satisfaction; days open and beyond the
+60-day petition answer limit (信访工作条例) — the event carries no deadline field, so "overdue"
+is counted from the first petition; money at stake (amounts written in the text); long
+silences followed by a sudden resumption.
+
+Word lists are substring matches over the scrubbed text: every list entry is a multi-character
+phrase (扬言, 同归于尽, 活不下去 ...), which a segmenter such as jieba would only split apart or
+merge into longer tokens, so segmentation adds a dependency and no recall.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from warning.core.events import Event
+
+STAGE: Final[dict[str, int]] = {"hotline": 0, "grid": 1, "petition": 2}
+"""Channel escalation order: a 12345 call, then a grid worker's mediation, then a petition."""
+PETITION_RANK: Final[dict[str, int]] = {"district": 1, "city": 2, "province": 3, "national": 4}
+"""Petition level reached (0 = no petition): 区 → 市 → 省 → 进京."""
+
+DAY: Final = 86_400.0
+_MONEY: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?元")
+_RECENT_CAP: Final = 400  # contacts kept for the 90-day windows: far above any real case's pace
+
+
+@dataclass(frozen=True, slots=True)
+class CaseParams:
+    """Parameters of the case state and rules (thresholds ``[case]``); word lists are phrases."""
+
+    threat_words: tuple[str, ...] = ("扬言", "报复", "讨说法", "要你好看", "不会放过", "走着瞧")
+    despair_words: tuple[str, ...] = ("活不下去", "不想活", "没有活路", "走投无路", "一了百了", "绝望")
+    extreme_words: tuple[str, ...] = (
+        "同归于尽",
+        "跳楼",
+        "汽油",
+        "自焚",
+        "炸",
+        "拿刀",
+        "持刀",
+        "杀了",
+        "喝农药",
+        "报复社会",
+    )
+    stress_words: tuple[str, ...] = ("失业", "下岗", "离婚", "欠债", "借钱", "患病", "生病", "住院", "癌", "看病")
+    failed_words: tuple[str, ...] = ("调解未果", "调解不成", "未达成", "协商未果", "拒不履行", "调解失败")
+    resolved_words: tuple[str, ...] = ("已化解", "达成协议", "息诉罢访", "调解成功", "已解决")
+    silence_days: float = 30.0
+    overdue_days: float = 60.0
+    score_bands: tuple[float, float, float, float] = (0.3, 0.5, 0.7, 0.85)
+    burst_7d: int = 4
+    rapid_levels_30d: int = 2
+    collective_headcount: int = 5
+    collective_growth: float = 2.0
+    evidence_max: int = 20
+
+
+FEATURES: Final[tuple[str, ...]] = (
+    "contacts_total",
+    "contacts_7d",
+    "contacts_30d",
+    "contacts_90d",
+    "hotline_90d",
+    "grid_90d",
+    "petition_90d",
+    "acceleration",
+    "channel_stage",
+    "channels_used",
+    "petition_level",
+    "level_ups",
+    "escalation_speed",
+    "repeat_records",
+    "visit_count",
+    "collective",
+    "headcount_max",
+    "headcount_growth",
+    "threat_words",
+    "despair_words",
+    "extreme_words",
+    "threat_recent",
+    "life_stress",
+    "failed_mediations",
+    "resolved_signals",
+    "dissatisfied",
+    "satisfied",
+    "days_open",
+    "overdue",
+    "backlog",
+    "money",
+    "max_silence",
+    "resumed_after_silence",
+    "gap_before_last",
+    "lead_official",
+    "settled",
+    "severity_max",
+    "complainants",
+)
+"""The model's inputs, in order; an artefact trained on another list is refused at load."""
+
+FEATURE_LABELS: Final[dict[str, str]] = {
+    "contacts_total": "累计来电来访次数多",
+    "contacts_7d": "近7天来电来访密集",
+    "contacts_30d": "近30天来电来访多",
+    "contacts_90d": "近90天来电来访多",
+    "hotline_90d": "近90天12345来电多",
+    "grid_90d": "近90天网格上报多",
+    "petition_90d": "近90天信访多",
+    "acceleration": "近期接触明显加快",
+    "channel_stage": "已从热线升级到网格/信访",
+    "channels_used": "多渠道反映",
+    "petition_level": "信访层级高",
+    "level_ups": "信访层级多次上升",
+    "escalation_speed": "信访层级上升快",
+    "repeat_records": "重复来电/重复信访多",
+    "visit_count": "信访次数多",
+    "collective": "出现集体访",
+    "headcount_max": "参与人数多",
+    "headcount_growth": "参与人数增加",
+    "threat_words": "有扬言、威胁言语",
+    "despair_words": "有绝望、轻生言语",
+    "extreme_words": "有极端行为言语",
+    "threat_recent": "近30天出现威胁言语",
+    "life_stress": "有失业/离婚/欠债/患病等生活困境",
+    "failed_mediations": "调解未果",
+    "resolved_signals": "有化解进展",
+    "dissatisfied": "回访不满意",
+    "satisfied": "回访满意",
+    "days_open": "案件久拖未结",
+    "overdue": "信访超过办理期限",
+    "backlog": "列为信访积案",
+    "money": "涉及金额大",
+    "max_silence": "曾长期沉寂",
+    "resumed_after_silence": "沉寂后突然再次反映",
+    "gap_before_last": "距上次反映间隔长",
+    "lead_official": "已有包案领导",
+    "settled": "已息诉罢访",
+    "severity_max": "事件等级高",
+    "complainants": "投诉人多",
+}
+"""What a duty officer reads when a feature pushes a score up (it says what is unusual)."""
+
+BASELINE_FEATURES: Final[tuple[str, ...]] = ("contacts_total", "gap_before_last", "repeat_records")
+"""The 3-feature logistic baseline of the issue: prior contacts, days since last contact, repeat."""
+
+
+def init_state() -> dict[str, Any]:
+    """Empty state of a case never seen."""
+    return {
+        "first": None,
+        "last": None,
+        "gap": 0.0,
+        "max_gap": 0.0,
+        "n": 0,
+        "recent": [],
+        "channels": [],
+        "stage": -1,
+        "level": 0,
+        "level_t": [],
+        "first_petition": None,
+        "repeat": 0,
+        "visits": 0,
+        "collective": 0,
+        "hc_first": 0,
+        "hc_max": 0,
+        "words": {"threat": 0, "despair": 0, "extreme": 0, "stress": 0, "failed": 0, "resolved": 0},
+        "threat_last": None,
+        "dissat": 0,
+        "sat": 0,
+        "money": 0.0,
+        "backlog": False,
+        "lead": False,
+        "settled": False,
+        "severity": 0,
+        "complainants": [],
+        "category": "",
+        "grid": "",
+        "evidence": [],
+        "alerted": {"level": -1, "rules": []},
+    }
+
+
+def _hits(text: str, words: tuple[str, ...]) -> int:
+    """1 when the text contains any of the phrases: one record counts once per word family."""
+    return int(any(w in text for w in words))
+
+
+def money_in(text: str) -> float:
+    """The largest amount in yuan written in a text ("欠款12000元", "3.5万元"), 0 when none."""
+    best = 0.0
+    for number, wan in _MONEY.findall(text):
+        best = max(best, float(number) * (10_000 if wan else 1))
+    return best
+
+
+def observe(state: dict[str, Any], event: Event, p: CaseParams) -> dict[str, Any]:
+    """Fold one event into a copy of the case state (the input state is left unchanged)."""
+    s = {**state, "words": dict(state["words"]), "alerted": state["alerted"]}
+    t = event.occurred_at.timestamp()
+    last = s["last"]
+    s["gap"] = 0.0 if last is None else max(0.0, (t - last) / DAY)
+    s["max_gap"] = max(s["max_gap"], s["gap"])
+    s["first"] = t if s["first"] is None else min(s["first"], t)
+    s["last"] = t if last is None else max(last, t)
+    s["n"] += 1
+    stage = STAGE.get(event.channel, 0)
+    kept = [r for r in s["recent"] if r[0] > t - 90 * DAY][-_RECENT_CAP + 1 :]
+    s["recent"] = [*kept, [t, stage]]
+    s["channels"] = sorted({*s["channels"], event.channel})
+    s["stage"] = max(s["stage"], stage)
+    _petition(s, event, t)
+    s["repeat"] += int("repeat" in event.flags)
+    s["collective"] += int("collective" in event.flags or event.headcount >= p.collective_headcount)
+    s["hc_first"] = s["hc_first"] or event.headcount
+    s["hc_max"] = max(s["hc_max"], event.headcount)
+    text = event.text
+    words = s["words"]
+    for family, lst in (
+        ("threat", p.threat_words),
+        ("despair", p.despair_words),
+        ("extreme", p.extreme_words),
+        ("stress", p.stress_words),
+        ("failed", p.failed_words),
+        ("resolved", p.resolved_words),
+    ):
+        words[family] += _hits(text, lst)
+    if _hits(text, p.threat_words) or _hits(text, p.extreme_words):
+        s["threat_last"] = t
+    satisfaction = event.attrs.get("satisfaction")
+    s["dissat"] += int(satisfaction == "dissatisfied")
+    s["sat"] += int(satisfaction == "satisfied")
+    s["money"] = max(s["money"], money_in(text))
+    s["backlog"] = s["backlog"] or "backlog" in event.flags
+    s["lead"] = s["lead"] or bool(event.attrs.get("lead_official"))
+    s["settled"] = bool(event.attrs.get("settled")) if event.channel == "petition" else s["settled"]
+    s["severity"] = max(s["severity"], event.severity)
+    refs = [q.person_ref for q in event.parties if q.role == "complainant" and q.person_ref]
+    s["complainants"] = sorted({*s["complainants"], *refs})[:50]
+    s["category"] = event.category
+    s["grid"] = event.location.grid_id
+    s["evidence"] = [*s["evidence"], event.event_id][-p.evidence_max :]
+    return s
+
+
+def _petition(s: dict[str, Any], event: Event, t: float) -> None:
+    """Petition level reached and when each new level was first reached."""
+    if event.channel != "petition":
+        return
+    if s["first_petition"] is None:
+        s["first_petition"] = t
+    s["visits"] = max(s["visits"], int(event.attrs.get("visit_count", 1) or 1))
+    rank = PETITION_RANK.get(str(event.attrs.get("level_reached", "district")), 1)
+    if rank > s["level"]:
+        s["level"] = rank
+        s["level_t"] = [*s["level_t"], t]
+
+
+def window_counts(s: dict[str, Any], t: float) -> dict[str, int]:
+    """Contacts in the last 7/30/90 days, and per channel in 90 days, as of time `t`."""
+    recent = s["recent"]
+    out = {
+        "c7": sum(1 for r in recent if r[0] > t - 7 * DAY),
+        "c30": sum(1 for r in recent if r[0] > t - 30 * DAY),
+        "c90": sum(1 for r in recent if r[0] > t - 90 * DAY),
+    }
+    for name, stage in STAGE.items():
+        out[name] = sum(1 for r in recent if r[1] == stage and r[0] > t - 90 * DAY)
+    return out
+
+
+def levels_within(s: dict[str, Any], t: float, days: float) -> int:
+    """How many new petition levels were reached in the last `days` days."""
+    return sum(1 for lt in s["level_t"] if lt > t - days * DAY)
+
+
+def features(s: dict[str, Any], p: CaseParams) -> list[float]:
+    """The feature vector (order of `FEATURES`) as of the case's latest event."""
+    t = float(s["last"] or 0.0)
+    w = window_counts(s, t)
+    words = s["words"]
+    open_days = (t - s["first"]) / DAY if s["first"] is not None else 0.0
+    level_t = s["level_t"]
+    climb_days = (level_t[-1] - s["first"]) / DAY if level_t else 0.0
+    overdue = (t - s["first_petition"]) / DAY - p.overdue_days if s["first_petition"] is not None else 0.0
+    lg = math.log1p
+    values = {
+        "contacts_total": lg(s["n"]),
+        "contacts_7d": lg(w["c7"]),
+        "contacts_30d": lg(w["c30"]),
+        "contacts_90d": lg(w["c90"]),
+        "hotline_90d": lg(w["hotline"]),
+        "grid_90d": lg(w["grid"]),
+        "petition_90d": lg(w["petition"]),
+        "acceleration": lg(w["c30"]) - lg(w["c90"] / 3.0),
+        "channel_stage": float(max(s["stage"], 0)),
+        "channels_used": float(len(s["channels"])),
+        "petition_level": float(s["level"]),
+        "level_ups": float(max(0, len(level_t) - 1)),
+        "escalation_speed": max(0, len(level_t) - 1) / max(1.0, climb_days / 30.0),
+        "repeat_records": lg(s["repeat"]),
+        "visit_count": lg(s["visits"]),
+        "collective": float(s["collective"] > 0),
+        "headcount_max": lg(s["hc_max"]),
+        "headcount_growth": math.log(max(1, s["hc_max"]) / max(1, s["hc_first"])),
+        "threat_words": lg(words["threat"]),
+        "despair_words": lg(words["despair"]),
+        "extreme_words": lg(words["extreme"]),
+        "threat_recent": float(s["threat_last"] is not None and s["threat_last"] > t - 30 * DAY),
+        "life_stress": lg(words["stress"]),
+        "failed_mediations": lg(words["failed"]),
+        "resolved_signals": lg(words["resolved"]),
+        "dissatisfied": lg(s["dissat"]),
+        "satisfied": lg(s["sat"]),
+        "days_open": lg(open_days),
+        "overdue": max(0.0, overdue) / 30.0,
+        "backlog": float(s["backlog"]),
+        "money": math.log10(1.0 + s["money"]),
+        "max_silence": lg(s["max_gap"]),
+        "resumed_after_silence": float(s["gap"] >= p.silence_days),
+        "gap_before_last": lg(s["gap"]),
+        "lead_official": float(s["lead"]),
+        "settled": float(s["settled"]),
+        "severity_max": float(s["severity"]),
+        "complainants": lg(len(s["complainants"])),
+    }
+    return [values[name] for name in FEATURES]
