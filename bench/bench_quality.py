@@ -50,6 +50,18 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return res
 
 
+def code_state() -> dict[str, Any]:
+    """Which code was measured: the commit and whether the working tree differed from it."""
+    root = HERE.parent
+
+    def git(*args: str) -> str:
+        res = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        return res.stdout.rstrip("\n") if res.returncode == 0 else ""
+
+    dirty = [line[3:] for line in git("status", "--short", "--untracked-files=no").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip() or None, "modified_files": dirty}
+
+
 def supports_difficulty() -> bool:
     """Whether this checkout's simulator has the ``--difficulty`` knob."""
     return "--difficulty" in cli("simulate", "--help").stdout
@@ -254,6 +266,7 @@ def main() -> None:
         "difficulties": difficulties,
         "difficulty_supported": has_difficulty,
         "matching": "warning/analysis/evaluate.py strict one-to-one; windows in warning/analysis/evaluation.toml",
+        "code": code_state(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "seconds": round(time.perf_counter() - t0, 1),
         "cpu_seconds": round(sum(u.ru_utime + u.ru_stime for u in usage), 1),
