@@ -63,7 +63,7 @@ def _in_force() -> thresholds.LoadedThresholds:
 def render_toml(loaded: thresholds.LoadedThresholds) -> str:
     """The effective thresholds as a TOML file that `config check` accepts unchanged."""
     header = f"# effective thresholds of {loaded.path} (digest {loaded.digest}), defaults filled in\n"
-    return header + tomli_w.dumps(loaded.thresholds.model_dump(mode="python"))
+    return header + tomli_w.dumps(loaded.thresholds.model_dump(mode="python", exclude_none=True))
 
 
 def render_diff(current: thresholds.LoadedThresholds, candidate: thresholds.LoadedThresholds) -> str:

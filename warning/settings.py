@@ -7,9 +7,11 @@ the thresholds file, which operators edit and the engine hot-reloads.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,24 @@ class Settings(BaseSettings):
     stack_timeout: float = Field(default=120.0, description="WARNING_STACK_TIMEOUT: readiness wait, seconds")
     log_level: str = Field(default="INFO", description="WARNING_LOG_LEVEL: logging level")
     log_json: bool = Field(default=False, description="WARNING_LOG_JSON: JSON log lines instead of console")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="WARNING_TIMEZONE: the district's IANA zone; ingest converts every event time to it, "
+        "so windows, hour of day and day boundaries are the district's",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'Unknown time zone "{value}"; use an IANA name such as Asia/Shanghai') from None
+        return value
+
+    def zone(self) -> tzinfo:
+        """The district's zone, for `IngestSection.limits(zone=...)`."""
+        return ZoneInfo(self.timezone)
 
 
 def load() -> Settings:

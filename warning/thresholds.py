@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,18 +40,21 @@ class IngestSection(_Section):
 
     max_record_bytes: int = Field(default=64 * 1024, gt=0)
     max_text_chars: int = Field(default=4000, gt=0)
-    future_tolerance_seconds: float = Field(default=600, ge=0)
+    future_tolerance_seconds: float = Field(default=600, ge=0, le=366 * 86400)
     collective_headcount: int = Field(default=5, ge=2)
+    earliest_year: int = Field(default=2000, ge=1971, le=2100)
     dead_letter_halt_ratio: float = Field(default=0.5, gt=0, le=1)
     dead_letter_halt_min_messages: int = Field(default=200, ge=1)
 
-    def limits(self) -> IngestLimits:
-        """The core's typed view of this section."""
+    def limits(self, zone: tzinfo | None = None) -> IngestLimits:
+        """The core's typed view of this section; `zone` is the district's (settings.zone())."""
         return IngestLimits(
             max_record_bytes=self.max_record_bytes,
             max_text_chars=self.max_text_chars,
             future_tolerance=timedelta(seconds=self.future_tolerance_seconds),
             collective_headcount=self.collective_headcount,
+            earliest_year=self.earliest_year,
+            **({"zone": zone} if zone is not None else {}),
         )
 
 
@@ -327,10 +331,45 @@ def routing_rules(t: Thresholds) -> RoutingRules:
     )
 
 
+def _word_list_errors(path: str, value: Any) -> list[str]:
+    """Entries of keyword tables and word lists that can never be meant.
+
+    Matching is by substring over NFKC-normalised text, so ``""`` or ``" "`` matches every
+    record (the probe's ``"" = 0.95`` sent 1,553 red alerts in 30 s), a one-character keyword
+    matches most of them, and a full-width entry matches none.
+    """
+    name = path.rsplit(".", 1)[-1]
+    if not (name == "keywords" or name.endswith("_words") or name.endswith("_keywords")):
+        return []
+    entries = list(value) if isinstance(value, dict | list | tuple) else []
+    shortest = 2 if "keywords" in name else 1
+    out = []
+    for entry in entries:
+        word = str(entry)
+        if len(word.strip()) < shortest:
+            out.append(f"[{path}] {word!r}: keywords need at least {shortest} non-space characters")
+        elif unicodedata.normalize("NFKC", word) != word:
+            normal = unicodedata.normalize("NFKC", word)
+            out.append(f"[{path}] {word!r}: write it as {normal!r} (event text is NFKC-normalised)")
+    return out
+
+
+def _walk_word_lists(prefix: str, value: Any) -> list[str]:
+    out = _word_list_errors(prefix, value)
+    if isinstance(value, dict) and not out:
+        for k, v in value.items():
+            out += _walk_word_lists(f"{prefix}.{k}" if prefix else str(k), v)
+    return out
+
+
 class Thresholds(_Section):
     """The whole file. Later sections (detectors, routing) are added beside ``ingest``."""
 
     version: str = Field(description="operator-chosen label of this edit, exposed as a metric")
+    inherit: Literal["defaults"] | None = Field(
+        default=None, description='"defaults": sections missing from the file take the shipped defaults'
+    )
+    force: bool = Field(default=False, description="apply a reload that reload_guard calls risky")
     ingest: IngestSection = IngestSection()
     routing: RoutingSection = RoutingSection()
     lifecycle: LifecycleSection = LifecycleSection()
@@ -338,6 +377,18 @@ class Thresholds(_Section):
     calendar: CalendarSection = CalendarSection()
     dynamic: DynamicSection = DynamicSection()
     pattern: PatternSection = PatternSection()
+
+    @model_validator(mode="after")
+    def _word_lists(self) -> Thresholds:
+        errors = _walk_word_lists("", self.model_dump())
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+
+def sections() -> list[str]:
+    """The top-level tables a complete thresholds file has (every section of `Thresholds`)."""
+    return [n for n, f in Thresholds.model_fields.items() if isinstance(f.default, _Section)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +424,14 @@ def parse(text: str, path: Path) -> LoadedThresholds:
             f"{path}: not valid TOML: {exc}\nOperator action: fix the syntax and save; "
             "the running thresholds stay in force."
         ) from None
+    missing = [name for name in sections() if name not in raw]
+    if missing and raw.get("inherit") != "defaults":
+        raise ImproperlyConfigured(
+            f"{path}: missing section{'s' if len(missing) > 1 else ''} {', '.join(f'[{m}]' for m in missing)}\n"
+            "Operator action: restore them from the shipped thresholds.toml (a file cut short must "
+            'not silently fall back to defaults), or write inherit = "defaults" at the top of the '
+            "file if defaults are meant; the running thresholds stay in force."
+        )
     try:
         parsed = Thresholds.model_validate(raw)
     except ValidationError as err:
@@ -421,10 +480,68 @@ class Reloader:
         except ImproperlyConfigured as exc:
             self.last_error = str(exc)
             return False
+        risky = reload_guard(self.current.thresholds, loaded.thresholds)
+        if risky and not loaded.thresholds.force:
+            self.last_error = refusal(self._path, risky)
+            return False
         self.last_error = None
         changed = loaded.digest != self.current.digest
         self.current = loaded
         return changed
+
+
+# --- what one reload may change without `force = true` ---
+
+RISKY_KEYWORD_SCORE = 0.9
+RISKY_LOWER_RATIO = 0.5
+
+
+def _numbers(value: Any) -> list[float] | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, list) and value and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return [float(v) for v in value]
+    return None
+
+
+def reload_guard(old: Thresholds, new: Thresholds) -> list[str]:
+    """The risky changes from `old` to `new`, one line each; empty when the reload is routine.
+
+    A hot reload reaches every desk within seconds, so an edit that can flood them must be
+    deliberate: a keyword added (or raised) to a score of at least `RISKY_KEYWORD_SCORE`, and
+    any number lowered to less than `RISKY_LOWER_RATIO` of its value (a threshold, a minimum
+    count, a suppression window; in lists such as score bands, any element). The reloader
+    refuses such a file unless it sets ``force = true``.
+    """
+    a, b = flatten(old), flatten(new)
+    out: list[str] = []
+    for key, after in b.items():
+        before = a.get(key)
+        if ".keywords." in f".{key}" and isinstance(after, int | float) and after >= RISKY_KEYWORD_SCORE:
+            if not isinstance(before, int | float) or before < RISKY_KEYWORD_SCORE:
+                word = key.rsplit(".", 1)[-1]
+                out.append(f"{key}: keyword {word!r} {'added' if before is None else 'raised'} with score {after}")
+            continue
+        x, y = _numbers(before), _numbers(after)
+        if x is None or y is None or len(x) != len(y):
+            continue
+        if any(old_v > 0 and new_v < old_v * RISKY_LOWER_RATIO for old_v, new_v in zip(x, y, strict=True)):
+            out.append(f"{key}: lowered from {_text(before)} to {_text(after)} (to under half)")
+    return out
+
+
+def refusal(path: Path, risky: list[str]) -> str:
+    """The operator-facing message of a refused reload."""
+    lines = [f"{path}: reload refused, {len(risky)} risky change{'s' if len(risky) > 1 else ''}:"]
+    lines += [f"  {r}" for r in risky]
+    lines.append(
+        "Operator action: if this is meant, add force = true at the top of the file and save "
+        "(remove it again afterwards); the running thresholds stay in force."
+    )
+    return "\n".join(lines)
+
 
 # --- comparing two configs: `warning config show --diff` and the reload log line ---
 

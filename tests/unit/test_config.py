@@ -38,6 +38,7 @@ SETTINGS_ENV = {
     "stack_timeout": "WARNING_STACK_TIMEOUT",
     "log_level": "WARNING_LOG_LEVEL",
     "log_json": "WARNING_LOG_JSON",
+    "timezone": "WARNING_TIMEZONE",
 }
 
 
@@ -80,7 +81,7 @@ def test_shipped_thresholds_load() -> None:
 )
 def test_bad_thresholds_edit_is_rejected_with_the_key(tmp_path: Path, edit: str, message: str) -> None:
     path = tmp_path / "t.toml"
-    path.write_text('version = "x"\n' + edit, encoding="utf-8")
+    path.write_text('version = "x"\ninherit = "defaults"\n' + edit, encoding="utf-8")
     with pytest.raises(ImproperlyConfigured) as info:
         thresholds.load(path)
     assert message in str(info.value)
@@ -91,17 +92,17 @@ def test_reloader_keeps_running_config_on_bad_edit(tmp_path: Path) -> None:
     import os
 
     path = tmp_path / "t.toml"
-    path.write_text('version = "a"\n[ingest]\nmax_text_chars = 100\n', encoding="utf-8")
+    path.write_text('version = "a"\ninherit = "defaults"\n[ingest]\nmax_text_chars = 100\n', encoding="utf-8")
     reloader = thresholds.Reloader(path)
     assert reloader.current.thresholds.ingest.max_text_chars == 100
 
-    path.write_text('version = "b"\n[ingest]\nmax_text_chars = 0\n', encoding="utf-8")
+    path.write_text('version = "b"\ninherit = "defaults"\n[ingest]\nmax_text_chars = 0\n', encoding="utf-8")
     os.utime(path, ns=(1, 10**18))
     assert reloader.poll() is False
     assert reloader.last_error and "max_text_chars" in reloader.last_error
     assert reloader.current.thresholds.version == "a"
 
-    path.write_text('version = "c"\n[ingest]\nmax_text_chars = 200\n', encoding="utf-8")
+    path.write_text('version = "c"\ninherit = "defaults"\n[ingest]\nmax_text_chars = 200\n', encoding="utf-8")
     os.utime(path, ns=(1, 2 * 10**18))
     assert reloader.poll() is True
     assert reloader.current.thresholds.ingest.max_text_chars == 200

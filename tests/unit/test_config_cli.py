@@ -45,7 +45,7 @@ def test_check_accepts_the_shipped_file_in_one_line() -> None:
     ids=["range", "unknown-key", "cross-field", "deadline", "syntax"],
 )
 def test_check_rejects_with_key_and_reason(tmp_path: Path, edit: str, expected: str) -> None:
-    code, out, err = _run("config", "check", str(_file(tmp_path, f'version = "t"\n{edit}\n')))
+    code, out, err = _run("config", "check", str(_file(tmp_path, f'version = "t"\ninherit = "defaults"\n{edit}\n')))
     assert code == 1
     assert not out.startswith("OK")
     assert expected in err
@@ -60,7 +60,7 @@ def test_check_missing_file_exits_1(tmp_path: Path) -> None:
 
 def test_show_prints_a_file_that_validates_to_the_thresholds_in_force(tmp_path: Path) -> None:
     # the shipped file sets a few keys and leaves the rest to defaults; show must fill them all in
-    minimal = _file(tmp_path, 'version = "ops-7"\n[dynamic]\nmin_count = 5\n')
+    minimal = _file(tmp_path, 'version = "ops-7"\ninherit = "defaults"\n[dynamic]\nmin_count = 5\n')
     code, out, _ = _run("config", "show", env={"WARNING_THRESHOLDS_FILE": str(minimal)})
     assert code == 0
     shown = thresholds.parse(out, Path("<show>")).thresholds
@@ -70,9 +70,9 @@ def test_show_prints_a_file_that_validates_to_the_thresholds_in_force(tmp_path: 
 
 
 def test_show_diff_lists_each_changed_key(tmp_path: Path) -> None:
-    base = _file(tmp_path, 'version = "ops-7"\n[dynamic.keywords]\n"聚集" = 0.65\n', "base.toml")
+    base = _file(tmp_path, 'version = "ops-7"\ninherit = "defaults"\n[dynamic.keywords]\n"聚集" = 0.65\n', "base.toml")
     cand = _file(
-        tmp_path, 'version = "ops-8"\n[dynamic]\nmin_count = 4\n[dynamic.keywords]\n"聚集" = 0.7\n"冲击" = 0.8\n'
+        tmp_path, 'version = "ops-8"\ninherit = "defaults"\n[dynamic]\nmin_count = 4\n[dynamic.keywords]\n"聚集" = 0.7\n"冲击" = 0.8\n'
     )
     code, out, _ = _run("config", "show", "--diff", str(cand), env={"WARNING_THRESHOLDS_FILE": str(base)})
     assert code == 0, out
@@ -87,7 +87,7 @@ def test_show_diff_lists_each_changed_key(tmp_path: Path) -> None:
 
 
 def test_show_diff_with_an_invalid_candidate_exits_1(tmp_path: Path) -> None:
-    code, _, err = _run("config", "show", "--diff", str(_file(tmp_path, 'version = "t"\n[dynamic]\nmin_count = -2\n')))
+    code, _, err = _run("config", "show", "--diff", str(_file(tmp_path, 'version = "t"\ninherit = "defaults"\n[dynamic]\nmin_count = -2\n')))
     assert code == 1
     assert "[dynamic] min_count" in err
 

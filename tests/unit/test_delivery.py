@@ -43,13 +43,13 @@ def test_shipped_thresholds_never_trim_the_audit() -> None:
 
 def test_negative_audit_maxlen_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured, match="audit_maxlen"):
-        parse('version = "t1"\n[delivery]\naudit_maxlen = -1\n', tmp_path / "t.toml")
+        parse('version = "t1"\ninherit = "defaults"\n[delivery]\naudit_maxlen = -1\n', tmp_path / "t.toml")
 
 
 async def test_build_deliverer_passes_prefix_and_delivery_settings_to_redis(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
     path.write_text(
-        'version = "t1"\n[delivery]\naudit_maxlen = 5000\nfeed_maxlen = 200\noccurrence_ttl_seconds = 120\n'
+        'version = "t1"\ninherit = "defaults"\n[delivery]\naudit_maxlen = 5000\nfeed_maxlen = 200\noccurrence_ttl_seconds = 120\n'
     )
     settings = Settings(redis_url="redis://127.0.0.1:1/0", redis_prefix="{d7}:")  # lazy client: no connection
     d = build_deliverer(settings, Reloader(path), None)
