@@ -46,7 +46,7 @@ promtool: prometheus  ## check the Prometheus alert rules and run their unit tes
 	promtool check rules deploy/prometheus/rules.yml
 	promtool test rules deploy/prometheus/rules_test.yml
 
-demo: stack-up  ## run the engine on a simulated district and show live alerts (DURATION=seconds, 0 = until Ctrl-C)
+demo: install  ## run the engine on a simulated district and show live alerts (DURATION=seconds, 0 = until Ctrl-C); starts and stops the local stack
 	$(BIN)/warning demo --duration $(DURATION)
 
 lint: install  ## ruff, ruff format --check, mypy --strict, promtool (rules + rule tests)

@@ -199,6 +199,13 @@ class Engine:
             kv.put("~late", int(kv.get("~late") or 0) + 1)
             self._apply(kv, event, report)
             return report
+        if not kv.get("~buf"):
+            seen_max, _ = _clock(kv)
+            kv.put("~clock", [t if seen_max is None else max(seen_max, t), released])
+            if t <= self.watermark(kv):  # nothing waits and nothing earlier can come: apply now
+                kv.put("~clock", [_clock(kv)[0], t if released is None else max(released, t)])
+                self._apply(kv, event, report)
+                return report
         self._buffer(kv, event, t, data)
         report.extend(self.advance(kv, self.watermark(kv)))
         return report

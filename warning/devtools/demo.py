@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,29 +164,103 @@ def _provision_officer(settings: Settings) -> None:
     asyncio.run(go())
 
 
-def _simulate(settings: Settings, catalog: Catalog, days: int, rate: float, stop: threading.Event, seed: int) -> None:
-    """Stream a simulated district into the input topics (history first, as a district backfills)."""
+def _simulate(
+    settings: Settings, catalog: Catalog, days: int, live_rate: float, stop: threading.Event, seed: int
+) -> None:
+    """A district's history as a backlog at full speed (the engine warms up), then "today" paced.
+
+    The district ends yesterday, so every record lies in the past (a record dated after now is
+    dead-lettered, exactly as in production). Everything before its last day is published at
+    once with a progress bar — the engine's reorder buffer turns the backlog into event-time
+    order — and the last day follows at `live_rate` records/s, as the desks would see it live.
+    """
     from datetime import date, timedelta
 
-    from warning.simulate.district import District, SimConfig, publish_live
+    from rich.progress import Progress
 
-    config = SimConfig(seed=seed, start=date.today() - timedelta(days=days), days=days, streets=9, grids=300, scale=0.3)
+    from warning.simulate.district import District, SimConfig, arrivals
+
+    start = date.today() - timedelta(days=days + 1)
+    config = SimConfig(seed=seed, start=start, days=days, streets=9, grids=300, scale=0.3)
+    live_from = int(datetime.combine(start + timedelta(days=days - 1), datetime.min.time()).timestamp())
     topics = {channel: catalog.specs[role].name for role, channel in INPUT_CHANNELS.items()}
+    rows = list(arrivals(District(config), seed))
+    history = sum(1 for t, _ in rows if t < live_from)
+    with Publisher(settings.kafka_bootstrap) as pub, Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"history: {days - 1} days, {history:,} records", total=history)
+        t_live = None
+        for i, (t, rec) in enumerate(rows):
+            if stop.is_set():
+                break
+            if t >= live_from:
+                t_live = t_live or time.monotonic()
+                if stop.wait(max(0.0, t_live + (i - history) / live_rate - time.monotonic())):
+                    break
+            pub.send(topics[rec.channel], rec.line.encode("utf-8"), key=rec.key.encode("ascii"))
+            if i < history:
+                progress.advance(task)
+            elif i == history:
+                pub.flush()
+                console.print(f"[bold]simulator[/]: history published ({history:,} records); today streams live")
+        pub.flush()
+        console.print(f"[bold]simulator[/]: published {pub.sent:,} records")
 
-    def sleep(seconds: float) -> None:
-        if stop.wait(seconds):
-            raise KeyboardInterrupt  # ends publish_live after a flush
 
-    with Publisher(settings.kafka_bootstrap) as pub:
-        try:
-            sent = publish_live(District(config), pub, topics, rate=rate, sleep=sleep)  # type: ignore[arg-type]  # topic map keys are Channel literals
-            console.print(f"[bold]simulator[/]: published {sum(sent.values()):,} records {dict(sent)}")
-        except KeyboardInterrupt:
-            console.print(f"[bold]simulator[/]: stopped after {pub.sent:,} records")
+def _summary(settings: Settings, catalog: Catalog, started: dict[str, int]) -> None:
+    """One screen at the end: what went in, what was kept aside, what the desks got."""
+    import redis
+
+    from warning.topics import end_offsets as offsets
+
+    now = offsets(settings.kafka_bootstrap, [catalog.specs[r].name for r in INPUT_CHANNELS])
+    records = sum(now.values()) - sum(v for k, v in started.items() if k in now)
+    dead_now = offsets(settings.kafka_bootstrap, [catalog.dead_letters.name])
+    dead = sum(dead_now.values()) - sum(v for k, v in started.items() if k in dead_now)
+    by_type: dict[str, int] = {}
+    by_level: dict[str, int] = {}
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        first = started.get("feed", 0)
+        entries: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]  # sync client
+            f"{settings.redis_prefix}feed:all", min=f"{first}-0"
+        )
+        for _, fields in entries:
+            alert = json.loads(fields["alert"])
+            by_type[alert["type"]] = by_type.get(alert["type"], 0) + 1
+            by_level[alert["level"]] = by_level.get(alert["level"], 0) + 1
+    finally:
+        client.close()
+    table = Table("本次演示", "数量", title="demo summary")
+    table.add_row("input records / 输入记录", f"{records:,}")
+    table.add_row("dead letters / 死信", f"{dead:,}")
+    for kind, n in sorted(by_type.items()):
+        table.add_row(f"alerts {kind} / 预警", str(n))
+    for level, n in sorted(by_level.items()):
+        table.add_row(f"level {level} / 等级", str(n))
+    console.print(table)
+    console.print(
+        "next: `warning alerts list`, `warning feed --unit all` (an officer login), "
+        f"the console at http://127.0.0.1:{settings.console_port}/, `warning replay DIR` on an export"
+    )
 
 
-def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0) -> None:
-    """The demo itself (see module docstring)."""
+def run(settings: Settings, duration: float, days: int = 45, rate: float = 20.0) -> None:
+    """The demo itself (see module docstring); stops the local stack if it started it."""
+    from warning.devtools import stack as stack_mod
+
+    was_up = all(s.healthy for s in stack_mod.status(settings).values())
+    stack_mod.up(settings)
+    try:
+        _run(settings, duration, days, rate)
+    finally:
+        if was_up:
+            console.print("local Kafka and Redis were running before the demo: left running")
+        else:
+            stack_mod.down(settings)
+            console.print("local Kafka and Redis stopped (the demo started them)")
+
+
+def _run(settings: Settings, duration: float, days: int, rate: float) -> None:
     catalog = load_catalog(settings.topics_dir)
     create_topics(settings.kafka_bootstrap, catalog)
     _provision_officer(settings)
@@ -195,6 +270,7 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
     stop_at = time.monotonic() + duration if duration > 0 else float("inf")
     watch = [catalog.events.name, catalog.dead_letters.name]
     stop = threading.Event()
+    inputs = [catalog.specs[r].name for r in INPUT_CHANNELS]
     with contextlib.ExitStack() as stack:
         worker = stack.enter_context(child([exe, "worker"], state / "worker.log", env))
         console.print(f"[bold]worker[/] pid {worker.pid}; metrics at http://127.0.0.1:{settings.web_port}/metrics")
@@ -204,8 +280,8 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
             f"[bold]web console[/] pid {web.pid}: http://127.0.0.1:{settings.console_port}/ "
             f"(login {DEMO_OFFICER} / {DEMO_PASSWORD}, 区级值班)"
         )
-
         start = end_offsets(settings.kafka_bootstrap, watch)
+        started = {**end_offsets(settings.kafka_bootstrap, inputs), **start, "feed": int(time.time() * 1000)}
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")
         seen = _read_from(
@@ -218,8 +294,8 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
         # district would (correctly) add nothing new to the feed
         seed = int(time.time()) % 100_000
         console.print(
-            f"[bold]simulated district[/]: {days} days of grid reports, 12345 calls and petitions "
-            f"at {rate:.0f} records/s (seed {seed}); live alerts of the district feed follow"
+            f"[bold]simulated district[/] (seed {seed}): {days - 1} days of history at full speed, "
+            f"then today at {rate:.0f} records/s; live alerts of the district feed follow"
         )
         feed_argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD]
         feed_argv += ["--group", f"demo-{seed}", "--from-now"]  # this run's alerts, not the feed's history
@@ -234,6 +310,7 @@ def run(settings: Settings, duration: float, days: int = 30, rate: float = 200.0
                 time.sleep(0.5)
         stop.set()
     console.print("demo stopped cleanly: worker, console, feed and simulator ended")
+    _summary(settings, catalog, started)
 
 
 def terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
