@@ -141,6 +141,7 @@ def _register_commands() -> None:
         "warning.analysis.forecast",
         "warning.analysis.replay",
         "warning.analysis.scoring",
+        "warning.analysis.link",
         "warning.simulate.cli",
         "warning.devtools.stack",
     ):

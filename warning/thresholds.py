@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from warning.core.calendar import CalendarParams, Period
 from warning.core.detectors.dynamic import DEFAULT_KEYWORDS, DynamicParams
 from warning.core.detectors.pattern import PatternParams
+from warning.core.detectors.relational.detector import RelationalParams
+from warning.core.detectors.relational.resolve import ResolverParams
 from warning.core.detectors.series import ScorerParams
 from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import IngestLimits
@@ -312,6 +314,65 @@ class PatternSection(_Section):
         )
 
 
+class RelationalSection(_Section):
+    """[relational]: entity resolution caps and thresholds, windows and bars of the alerts (关联预警)."""
+
+    enabled: bool = True
+    block_cap: int = Field(default=8, ge=2, le=1000)
+    max_candidates: int = Field(default=30, ge=1, le=1000)
+    match_probability: float = Field(default=0.9, gt=0, lt=1)
+    max_mentions: int = Field(default=5000, ge=2)
+    window_days: int = Field(default=30, ge=1, le=365)
+    repeat_min_events: int = Field(default=3, ge=2)
+    escalation_min_events: int = Field(default=5, ge=2)
+    group_min_people: int = Field(default=5, ge=2)
+    group_max_p: float = Field(default=1e-4, gt=0, lt=1)
+    collective_min_people: int = Field(default=5, ge=2)
+    collective_min_events: int = Field(default=4, ge=2)
+    rate_half_life_days: float = Field(default=90.0, gt=0)
+    rate_prior_people: float = Field(default=1.0, gt=0)
+    rate_prior_days: float = Field(default=60.0, gt=0)
+    group_min_history_days: float = Field(default=30.0, ge=0)
+    collective_alerts: bool = False
+    max_person_events: int = Field(default=50, ge=2)
+    max_group_entries: int = Field(default=200, ge=2)
+    evidence_max: int = Field(default=20, ge=1, le=200)
+
+    def resolver(self) -> ResolverParams:
+        """The resolver's typed parameters (also `warning link`'s)."""
+        return ResolverParams(
+            block_cap=self.block_cap,
+            max_candidates=self.max_candidates,
+            match_probability=self.match_probability,
+            max_mentions=self.max_mentions,
+        )
+
+    def params(self) -> RelationalParams:
+        """The detector's typed parameters."""
+        skip = {"resolver"}
+        fields = {f: getattr(self, f) for f in RelationalParams.__dataclass_fields__ if f not in skip}
+        return RelationalParams(resolver=self.resolver(), **fields)
+
+
+def _seconds(value: float) -> timedelta | None:
+    """0 means "never" for deadlines."""
+    return timedelta(seconds=value) if value else None
+
+
+def routing_rules(t: Thresholds) -> RoutingRules:
+    """The core's typed routing parameters from the [routing] and [lifecycle] sections."""
+    r, lc = t.routing, t.lifecycle
+    return RoutingRules(
+        targets={"blue": r.blue, "yellow": r.yellow, "orange": r.orange, "red": r.red},
+        department_types=frozenset(r.department_types),
+        department_codes=dict(r.departments),
+        default_department=r.default_department,
+        suppress={k: timedelta(seconds=v) for k, v in r.suppress_seconds.items()},
+        ack_deadlines={lv: _seconds(lc.ack_deadline_seconds.get(lv, 0)) for lv in LEVELS},
+        max_evidence=r.max_evidence,
+    )
+
+
 def _seconds(value: float) -> timedelta | None:
     """0 means "never" for deadlines."""
     return timedelta(seconds=value) if value else None
@@ -377,6 +438,7 @@ class Thresholds(_Section):
     calendar: CalendarSection = CalendarSection()
     dynamic: DynamicSection = DynamicSection()
     pattern: PatternSection = PatternSection()
+    relational: RelationalSection = RelationalSection()
 
     @model_validator(mode="after")
     def _word_lists(self) -> Thresholds:

@@ -102,8 +102,9 @@ def test_bloom_filter_is_closer_for_variants_than_strangers() -> None:
 
 def test_tokens_depend_on_the_key_and_hide_the_values() -> None:
     other = Tokeniser(b"another-district-key-0000")
-    a, b = TOK.person(name="张伟", id_number=ID, phone="15512349505"), other.person(
-        name="张伟", id_number=ID, phone="15512349505"
+    a, b = (
+        TOK.person(name="张伟", id_number=ID, phone="15512349505"),
+        other.person(name="张伟", id_number=ID, phone="15512349505"),
     )
     assert not (set(a) - {"idok:1"}) & set(b)
     joined = " ".join(a)

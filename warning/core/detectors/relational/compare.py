@@ -60,9 +60,13 @@ def _id(a: Profile, b: Profile) -> int:
 def _phone(a: Profile, b: Profile) -> int:
     if not (a.get("p4") or a.get("pm")) or not (b.get("p4") or b.get("pm")):
         return MISSING
-    for level, kind in enumerate(("ph", "pm", "pd", "p4")):
+    for level, kind in enumerate(("ph", "pm", "pd")):
         if _shares(a, b, kind):
             return level
+    # the last four digits agreeing is evidence only where no more digits are known on both
+    # sides: two numbers whose visible first three digits differ are two numbers
+    if _shares(a, b, "p4") and not (a.get("pm") and b.get("pm")):
+        return 3
     return 4
 
 
