@@ -135,6 +135,7 @@ def _register_commands() -> None:
     for module in (
         "warning.delivery.acl",
         "warning.config_cli",
+        "warning.analysis.case_cli",
         "warning.desk.console",
         "warning.analysis.evaluate",
         "warning.desk.feed",

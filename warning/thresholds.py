@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from warning.core.calendar import CalendarParams, Period
+from warning.core.detectors.case.features import CaseParams
 from warning.core.detectors.dynamic import DEFAULT_KEYWORDS, DynamicParams
 from warning.core.detectors.pattern import PatternParams
 from warning.core.detectors.relational.detector import RelationalParams
@@ -314,6 +315,38 @@ class PatternSection(_Section):
         )
 
 
+_CASE = CaseParams()  # the core defaults, so the file and the dataclass cannot drift
+
+
+class CaseSection(_Section):
+    """[case]: individual-case indicators, word lists, rule bars and score bands (个案预警)."""
+
+    enabled: bool = True
+    threat_words: tuple[str, ...] = _CASE.threat_words
+    despair_words: tuple[str, ...] = _CASE.despair_words
+    extreme_words: tuple[str, ...] = _CASE.extreme_words
+    stress_words: tuple[str, ...] = _CASE.stress_words
+    failed_words: tuple[str, ...] = _CASE.failed_words
+    resolved_words: tuple[str, ...] = _CASE.resolved_words
+    silence_days: float = Field(default=30.0, gt=0)
+    overdue_days: float = Field(default=60.0, gt=0)
+    score_bands: tuple[_Score, _Score, _Score, _Score] = (0.3, 0.5, 0.7, 0.85)
+    burst_7d: int = Field(default=4, ge=2)
+    rapid_levels_30d: int = Field(default=2, ge=1)
+    collective_headcount: int = Field(default=5, ge=2)
+    collective_growth: float = Field(default=2.0, gt=1)
+    evidence_max: int = Field(default=20, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _bands(self) -> CaseSection:
+        _bands_increasing(self.score_bands, "case")
+        return self
+
+    def params(self) -> CaseParams:
+        """The core's typed view of this section."""
+        return CaseParams(**{f: getattr(self, f) for f in CaseParams.__dataclass_fields__})
+
+
 class RelationalSection(_Section):
     """[relational]: entity resolution caps and thresholds, windows and bars of the alerts (关联预警)."""
 
@@ -438,6 +471,7 @@ class Thresholds(_Section):
     calendar: CalendarSection = CalendarSection()
     dynamic: DynamicSection = DynamicSection()
     pattern: PatternSection = PatternSection()
+    case: CaseSection = CaseSection()
     relational: RelationalSection = RelationalSection()
 
     @model_validator(mode="after")
