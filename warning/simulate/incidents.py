@@ -305,9 +305,10 @@ def burst(pl: Planner, kind: str, name: str, sc: Scenario) -> Incident | None:
         inc.drafts.append(
             bg.random_record(ctx, rng, at, g, sc.category, channel, workday, sub=sub, resp=resp, voice=voice)
         )
-    inc.expected_level = (
-        "blue" if kind in ("small_burst", "partial") else "orange" if n >= 20 or peak >= 50 else "yellow"
-    )
+    if kind in ("small_burst", "partial"):
+        inc.expected_level = "blue"
+    else:
+        inc.expected_level = "red" if n >= 20 and peak >= 50 else "orange" if n >= 20 or peak >= 50 else "yellow"
     by = Counter(d.channel for d in inc.drafts)
     inc.notes = f"{name}: {n} records {dict(sorted(by.items()))} over {dur / HOUR:.1f} h, peak {peak} people"
     return pl.keep(inc)
