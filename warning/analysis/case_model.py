@@ -27,6 +27,7 @@ import json
 import math
 import re
 import warnings
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -301,7 +302,7 @@ def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     for b in range(bins):
         m = idx == b
         if m.any():
-            total += m.sum() / len(p) * abs(float(p[m].mean()) - float(y[m].mean()))
+            total += float(m.sum()) / len(p) * abs(float(p[m].mean()) - float(y[m].mean()))
     return total
 
 
@@ -437,7 +438,7 @@ def load(path: Path) -> tuple[Any, dict[str, Any]]:
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ImproperlyConfigured(f"cannot read case model {path}: {exc}") from None
     foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy."))]
     if foreign:
