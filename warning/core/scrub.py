@@ -44,6 +44,7 @@ _LANDLINE: Final = _run(r"(?:(?:\+|00)86" + _S + r"\(?0?|\(?0)(?:10|2\d|[3-9]\d\
 _IDENTIFIER: Final = re.compile(
     rf"(?<!\d)(?P<id>(?:{_ID18}|{_ID15})(?![\dXx]))|(?<![\d+])(?P<phone>(?:{_MOBILE}|{_LANDLINE})(?!\d))"
 )
+_ANY_DIGIT: Final = re.compile(r"\d")
 MASKS: Final[dict[Kind, str]] = {"id": "[身份证号]", "phone": "[电话]"}
 
 
@@ -63,6 +64,6 @@ def scrub(text: str, replace: Replace = mask) -> str:
     Idempotent with the default `mask` (masks hold no digits).
     """
     text = unicodedata.normalize("NFKC", text)
-    if not any(c.isdecimal() for c in text):
+    if _ANY_DIGIT.search(text) is None:
         return text  # the common case: no digits, nothing to do
     return _IDENTIFIER.sub(lambda m: replace("id" if m.group("id") else "phone", m.group()), text)
