@@ -31,6 +31,7 @@ _TINY: Final = 1e-300
 
 
 def _log_pmf(k: int, mu: float, alpha: float) -> float:
+    mu = max(mu, 1e-300)  # a subnormal mean underflows mu / (r + mu) to 0.0, and log(0) raises
     if alpha <= 0.0:
         return k * math.log(mu) - mu - math.lgamma(k + 1)
     r = 1.0 / alpha
