@@ -163,7 +163,7 @@ def iter_events(
     `received_at`: when the records reached the engine (see the module docstring); None = as recorded.
     """
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode("utf-8"))
-    limits = thresholds.ingest.limits()
+    limits = thresholds.ingest.limits(zone=settings.zone())
     streams = [
         _file_events(f, pseudonymiser, limits, on_dead_letter, received_at) for f in input_files(input_dir, settings)
     ]

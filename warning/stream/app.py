@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 import faust
@@ -60,6 +61,8 @@ class Runtime:
     """Monotonic time of each agent's last processed batch (the health check reads it)."""
     lag: int = 0
     """Messages behind the log end over every assigned partition (the lag timer sets it)."""
+    zone: tzinfo | None = None
+    """The district's time zone (WARNING_TIMEZONE): ingest converts every time to it."""
 
     def rebuild(self) -> None:
         """(Re)build the engines from the thresholds in force; agents pick them up per batch.
@@ -114,6 +117,7 @@ def create_app(
         pseudonymiser=Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
         artefacts=load_artefacts(),
         sources=input_sources(catalog),
+        zone=settings.zone(),
     )
     runtime.rebuild()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
