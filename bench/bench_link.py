@@ -21,7 +21,6 @@ import csv
 import io
 import itertools
 import json
-import random
 import sys
 import time
 from collections import Counter, defaultdict
@@ -144,16 +143,13 @@ def throughput(budget_s: float, params: ResolverParams) -> dict[str, Any]:
 
     resolver = Resolver(weights, params)
     store = DictKV()
-    rng = random.Random(1)
     done, started = 0, time.perf_counter()
     # beyond the registry, new people are the registry's tokens re-keyed (fresh, distinct values)
     while time.perf_counter() - started < budget_s:
         batch = 0
         salt = f"{done // len(records)}"
         for _, tokens in records:
-            toks = (
-                tokens if salt == "0" else tuple(t + salt if t[:2] not in ("id", "hon") else t + salt for t in tokens)
-            )
+            toks = tokens if salt == "0" else tuple(_resalt(t, salt) for t in tokens)
             resolver.resolve(store, toks)
             batch += 1
         done += batch
@@ -162,7 +158,6 @@ def throughput(budget_s: float, params: ResolverParams) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     size = sum(len(k) + len(json.dumps(v, separators=(",", ":"))) for k, v in store.data.items())
     rounds = done // len(records)
-    _ = rng
     return {
         "mentions": done,
         "seconds": round(elapsed, 1),

@@ -91,7 +91,7 @@ class RelationalDetector:
         self.params = params
         # without fitted weights only an exact ID number links (never a guess from names)
         self.weights = weights if weights is not None else exact_id_weights()
-        self._resolver = Resolver(weights, params.resolver)
+        self._resolver = Resolver(self.weights, params.resolver)
 
     def keys(self, event: Event) -> Sequence[str]:
         """The district key when any party carries match tokens (or a respondent is named)."""

@@ -179,13 +179,14 @@ class Resolver:
 
 def _absorb(summary: Mapping[str, Any], values: Mapping[str, Sequence[str]], mentions: int) -> dict[str, Any]:
     """A new summary with `values` added (bounded per kind by `KEPT`)."""
-    kept: dict[str, list[str]] = {k: list(v) for k, v in summary["k"].items()}
+    kept: dict[str, list[str]] = dict(summary["k"])  # lists are copied only where they change
     for kind, vs in values.items():
         limit = KEPT.get(kind)
         if limit is None:
             continue
-        current = kept.setdefault(kind, [])
-        for v in vs:
-            if v not in current and len(current) < limit:
-                current.append(v)
+        current = kept.get(kind, [])
+        present = set(current)
+        new = [v for v in dict.fromkeys(vs) if v not in present][: max(0, limit - len(current))]
+        if new:
+            kept[kind] = [*current, *new]
     return {"k": kept, "n": int(summary["n"]) + mentions}
