@@ -88,3 +88,11 @@ def test_metrics_ece_and_time_split() -> None:
     assert cm.ece(y, np.array([1.0, 1.0, 1.0, 1.0])) == pytest.approx(0.5)
     fit, cal, test = cm.time_split(np.array([5.0, 1, 4, 2, 3]), 0.2, 0.2)
     assert fit.tolist() == [1, 3, 4] and cal.tolist() == [2] and test.tolist() == [0]
+
+
+def test_shipped_artefact_loads_into_the_detector() -> None:
+    """models/case-model.skops (trained on the simulator) matches this engine's sklearn and features."""
+    if not cm.DEFAULT_MODEL.exists():
+        pytest.skip("no shipped artefact (models/case-model.skops)")
+    det = CaseDetector(CaseParams(), cm.load_scorer(cm.DEFAULT_MODEL))
+    assert det.model is not None and det.model.features == FEATURES

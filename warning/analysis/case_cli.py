@@ -58,7 +58,8 @@ def card_text(meta: dict[str, Any], model_path: Path) -> str:
         "## Model",
         f"- version `{meta['version']}`, format `{meta['format']}`, scikit-learn `{meta['sklearn_version']}`",
         f"- {meta['method']}",
-        f"- training data `{meta['data_dir']}`, SHA-256 `{meta['data_hash'][:16]}…`",
+        f"- training data `{meta['data_dir']}` ({meta.get('data_manifest') or 'no manifest'}), "
+        f"SHA-256 `{meta['data_hash'][:16]}…`",
         f"- time split by `decided_at`: fit {split['fit']['cases']} cases ({split['fit']['positives']} positive) "
         f"from {split['fit']['from']}; calibration {split['calibrate']['cases']} "
         f"({split['calibrate']['positives']}) from {split['calibrate']['from']}; test {split['test']['cases']} "

@@ -505,6 +505,7 @@ def train(
         "sklearn_version": sklearn.__version__,
         "data_hash": data_hash(data_dir, labels_path),
         "data_dir": str(data_dir),
+        "data_manifest": _manifest(data_dir),
         "method": f"StandardScaler + LogisticRegression(C=0.3), {method} calibration on a later slice",
         "split": {
             "fit": {"cases": len(i_fit), "positives": int(ex.y[i_fit].sum()), "from": iso(i_fit)},
@@ -518,6 +519,17 @@ def train(
         "alert_threshold": params.score_bands[0],
     }
     return cal, meta
+
+
+def _manifest(data_dir: Path) -> dict[str, Any] | None:
+    """What generated DATA_DIR, when `warning simulate` wrote it (generator, seed, days, scale, difficulty)."""
+    try:
+        m = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    args = m.get("args", {})
+    keep = ("days", "scale", "start", "difficulty", "incidents")
+    return {"generator": m.get("generator"), "seed": m.get("seed"), **{k: args.get(k) for k in keep}}
 
 
 def evaluate(
