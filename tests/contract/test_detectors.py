@@ -63,6 +63,7 @@ def stream() -> tuple[Event, ...]:
                     ["labour", "family", "property"][int(rng.integers(0, 3))],
                     text=texts[int(rng.integers(0, len(texts)))],
                     headcount=int(rng.choice([1, 1, 1, 2, 25])),
+                    case_ref=f"TJ{i % 7}" if i % 5 == 0 else "",  # a few cases for the case detector
                 )
             )
     out.sort(key=lambda e: (e.occurred_at, e.event_id))
