@@ -406,23 +406,11 @@ def routing_rules(t: Thresholds) -> RoutingRules:
     )
 
 
-def _seconds(value: float) -> timedelta | None:
-    """0 means "never" for deadlines."""
-    return timedelta(seconds=value) if value else None
+class EngineSection(_Section):
+    """[engine]: event-time ordering shared by every detector (warning.core.engine)."""
 
-
-def routing_rules(t: Thresholds) -> RoutingRules:
-    """The core's typed routing parameters from the [routing] and [lifecycle] sections."""
-    r, lc = t.routing, t.lifecycle
-    return RoutingRules(
-        targets={"blue": r.blue, "yellow": r.yellow, "orange": r.orange, "red": r.red},
-        department_types=frozenset(r.department_types),
-        department_codes=dict(r.departments),
-        default_department=r.default_department,
-        suppress={k: timedelta(seconds=v) for k, v in r.suppress_seconds.items()},
-        ack_deadlines={lv: _seconds(lc.ack_deadline_seconds.get(lv, 0)) for lv in LEVELS},
-        max_evidence=r.max_evidence,
-    )
+    lateness_seconds: float = Field(default=600.0, ge=0, le=7 * 86400)
+    dedupe_hours: float = Field(default=48.0, ge=1, le=24 * 90)
 
 
 def _word_list_errors(path: str, value: Any) -> list[str]:
@@ -465,6 +453,7 @@ class Thresholds(_Section):
     )
     force: bool = Field(default=False, description="apply a reload that reload_guard calls risky")
     ingest: IngestSection = IngestSection()
+    engine: EngineSection = EngineSection()
     routing: RoutingSection = RoutingSection()
     lifecycle: LifecycleSection = LifecycleSection()
     delivery: DeliverySection = DeliverySection()
