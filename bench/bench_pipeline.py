@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30, help="simulated days of backlog")
     parser.add_argument("--rate", type=float, default=1000.0, help="latency: offered records per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency: how long to offer them")
+    parser.add_argument("--store", default="rocksdb://", help="Faust table store (memory:// or rocksdb://)")
     args = parser.parse_args()
     base = Settings()
     stack_mod.up(base)
@@ -217,7 +218,8 @@ def main() -> None:
     _publish(base, bare_engine, rows)
     bare_s = asyncio.run(_bare(base, bare_engine, n, redis_url))
 
-    engine = Engine(base, workdir / "engine", uuid.uuid4().hex[:8], extra_env={"WARNING_REDIS_URL": redis_url})
+    env = {"WARNING_REDIS_URL": redis_url, "WARNING_STORE": args.store}
+    engine = Engine(base, workdir / "engine", uuid.uuid4().hex[:8], extra_env=env)
     _publish(base, engine, rows)
     try:
         engine_s, rss = _engine_run(base, engine, n)
@@ -237,6 +239,7 @@ def main() -> None:
         "p99_ms": round(_percentile(lat, 0.99) * 1000, 1) if lat else None,
         "recovery_s": round(recovery, 2),
         "worker_rss_mb": rss,
+        "store": args.store,
     }
     for k, v in out.items():
         print(f"{k:>16}  {v}")

@@ -17,10 +17,11 @@ what no detector should re-implement (DESIGN.md §6):
 State layout in the store (keys are strings; values JSON):
 ``<detector>|<key>|<entry>`` detector entries; ``~clock`` ``[max_seen, released]`` epoch
 seconds; ``~src`` ``{source: [latest event time, caught_up]}`` per input partition; ``~buf``
-the hours that have buffered events and ``~buf/<hour>`` their rows
-``[t, channel rank, source_ref, event_id, event_dict]`` in order; ``~seen`` the hours with a
-dedupe bucket and ``~seen/<hour>`` the event ids of that hour; ``~late`` late events not yet
-reported on an alert.
+the reorder buffer's chunks in order, ``[[first sort key, chunk id], ...]``, ``~buf/<id>`` a
+chunk's rows ``[t, channel rank, source_ref, event_id, event_dict]`` (at most `CHUNK_ROWS`) and
+``~bufn`` the last chunk id; ``~seen`` the hours with dedupe entries and
+``~seen/<hour>/<shard>`` event ids of that hour; ``~late`` late events not yet reported on an
+alert.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import bisect
 import json
 import math
 import traceback
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +44,8 @@ from warning.core.taxonomy import CHANNELS
 _RANK = {c: i for i, c in enumerate(CHANNELS)}
 _DELETED = object()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHUNK_ROWS = 32
+SEEN_SHARDS = 16
 
 
 class KV(Protocol):
@@ -230,19 +234,22 @@ class Engine:
     def advance(self, kv: KV, watermark: float) -> Report:
         """Release buffered events at or before `watermark` (epoch seconds), in order."""
         report = Report()
-        hours: list[int] = list(kv.get("~buf") or [])
+        index: list[list[Any]] = list(kv.get("~buf") or [])
         ready: list[list[Any]] = []
-        while hours and hours[0] * 3600 <= watermark:
-            rows: list[list[Any]] = kv.get(f"~buf/{hours[0]}") or []
+        while index and index[0][0][0] <= watermark:
+            chunk = f"~buf/{index[0][1]}"
+            rows: list[list[Any]] = kv.get(chunk) or []
             cut = bisect.bisect_right(rows, watermark, key=lambda r: r[0])
             ready += rows[:cut]
             if cut < len(rows):
-                kv.put(f"~buf/{hours[0]}", rows[cut:])
+                kv.put(chunk, rows[cut:])
+                index[0] = [rows[cut][:4], index[0][1]]
                 break
-            kv.delete(f"~buf/{hours.pop(0)}")
+            kv.delete(chunk)
+            index.pop(0)
         if not ready:
             return report
-        kv.put("~buf", hours)
+        kv.put("~buf", index)
         seen_max, released = _clock(kv)
         kv.put("~clock", [seen_max, ready[-1][0] if released is None else max(released, ready[-1][0])])
         for row in ready:
@@ -271,22 +278,42 @@ class Engine:
 
     def pending(self, kv: KV) -> int:
         """Events waiting in the reorder buffer."""
-        return sum(len(kv.get(f"~buf/{h}") or []) for h in kv.get("~buf") or [])
+        return sum(len(kv.get(f"~buf/{chunk}") or []) for _, chunk in kv.get("~buf") or [])
 
     def _buffer(self, kv: KV, event: Event, t: float, data: JSON | None) -> None:
-        hour = int(t // 3600)
-        rows: list[list[Any]] = list(kv.get(f"~buf/{hour}") or [])
-        row = [*_sort_key(event), event.to_dict() if data is None else data]
+        """Insert in order into the chunk whose range holds the event; split chunks that grow.
+
+        Chunks of at most `CHUNK_ROWS` rows keep every entry far below the broker's message
+        size, however many events share one hour (a flood, an export with one timestamp).
+        """
+        key = list(_sort_key(event))
+        row = [*key, event.to_dict() if data is None else data]
+        index: list[list[Any]] = list(kv.get("~buf") or [])
+        if not index:
+            index = [[key, self._new_chunk(kv)]]
+        at = max(0, bisect.bisect_right(index, key, key=lambda c: c[0]) - 1)
+        chunk_id = index[at][1]
+        rows: list[list[Any]] = list(kv.get(f"~buf/{chunk_id}") or [])
         bisect.insort(rows, row, key=lambda r: (r[0], r[1], r[2], r[3]))
-        kv.put(f"~buf/{hour}", rows)
-        hours: list[int] = kv.get("~buf") or []
-        if hour not in hours:
-            kv.put("~buf", sorted([*hours, hour]))
+        index[at] = [rows[0][:4], chunk_id]
+        if len(rows) > CHUNK_ROWS:
+            half = len(rows) // 2
+            new_id = self._new_chunk(kv)
+            kv.put(f"~buf/{new_id}", rows[half:])
+            index.insert(at + 1, [rows[half][:4], new_id])
+            rows = rows[:half]
+        kv.put(f"~buf/{chunk_id}", rows)
+        kv.put("~buf", index)
         if len(self._decoded) > 200_000:  # a cache, not state: a rebalance may strand entries
             self._decoded.clear()
         self._decoded[event.event_id] = event
         seen_max, released = _clock(kv)
         kv.put("~clock", [t if seen_max is None else max(seen_max, t), released])
+
+    def _new_chunk(self, kv: KV) -> int:
+        n = int(kv.get("~bufn") or 0) + 1
+        kv.put("~bufn", n)
+        return n
 
     def _note_source(self, kv: KV, source: str, time: float | None, caught_up: bool) -> None:
         progress: dict[str, list[Any]] = dict(kv.get("~src") or {})
@@ -320,9 +347,14 @@ class Engine:
         return [replace(first, details={**first.details, "late_events": int(late)}), *alerts[1:]]
 
     def _first_sighting(self, kv: KV, event: Event) -> bool:
-        """Record the event id in its hour's bucket; False if it was there already."""
+        """Record the event id in its hour's shard; False if it was there already.
+
+        Each hour is split into `SEEN_SHARDS` entries by a hash of the id, so a flood of one
+        hour stays in small entries; hours older than the horizon are dropped whole.
+        """
         hour = int(event.occurred_at.timestamp() // 3600)
-        bucket_key = f"~seen/{hour}"
+        shard = zlib.crc32(event.event_id.encode()) % SEEN_SHARDS
+        bucket_key = f"~seen/{hour}/{shard}"
         bucket: list[str] = kv.get(bucket_key) or []
         if event.event_id in bucket:
             return False
@@ -332,7 +364,8 @@ class Engine:
             hours = sorted([*hours, hour])
             oldest = hours[-1] - int(self.horizon // 3600)
             for old in [h for h in hours if h < oldest]:
-                kv.delete(f"~seen/{old}")
+                for n in range(SEEN_SHARDS):
+                    kv.delete(f"~seen/{old}/{n}")
             kv.put("~seen", [h for h in hours if h >= oldest])
         return True
 

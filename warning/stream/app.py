@@ -160,6 +160,9 @@ def _faust_app(settings: Settings, catalog: Catalog) -> faust.App:
         consumer_max_fetch_size=256 * 1024,
         # let the producer batch: one request per partition every 5 ms instead of one per record
         producer_linger=0.005,
+        # state entries are bounded (reorder chunks, dedupe shards) but a detector's entry may
+        # exceed the 1 MB default; the changelogs accept as much (detect.CHANGELOG_CONFIG)
+        producer_max_request_size=4 * 1024 * 1024,
         web_tables_enabled=False,
     )
 

@@ -37,6 +37,7 @@ CHANGELOG_CONFIG = {
     "segment.ms": "600000",
     "min.cleanable.dirty.ratio": "0.1",
     "delete.retention.ms": "3600000",
+    "max.message.bytes": str(4 * 1024 * 1024),
 }
 
 
