@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 from warning.core.engine import KV, DictKV, Engine
-from warning.core.events import Alert, Event, Location
+from warning.core.events import Alert, Event, Location, Party
 from warning.core.ports import Detector
 from warning.core.taxonomy import CHANNELS
+from warning.core.tokens import Tokeniser
 from warning.pipeline import build_detectors
 from warning.thresholds import Thresholds
 
@@ -43,6 +44,12 @@ def stream() -> tuple[Event, ...]:
     start = datetime(2026, 3, 2, tzinfo=TZ)
     out: list[Event] = []
     texts = ["", "", "", "", "楼道漏水", "工人聚集讨薪", "围堵大门"]
+    tokeniser = Tokeniser(b"contract-key-0123456789")
+    callers = [("张伟", "110101199003071234", "13912345678"), ("李娜", "110101198507152345", "13812345678")]
+    people = [  # two repeat callers across channels and grids, for the person-linked detectors
+        Party("complainant", n, f"p{k}", f"ph{k}", tuple(tokeniser.person(name=n, id_number=idn, phone=ph)))
+        for k, (n, idn, ph) in enumerate(callers)
+    ]
     for h in range(45 * 24):
         n = int(rng.poisson(0.6))
         if 40 * 24 + 9 <= h < 40 * 24 + 13:
@@ -64,6 +71,7 @@ def stream() -> tuple[Event, ...]:
                     text=texts[int(rng.integers(0, len(texts)))],
                     headcount=int(rng.choice([1, 1, 1, 2, 25])),
                     case_ref=f"TJ{i % 7}" if i % 5 == 0 else "",  # a few cases for the case detector
+                    parties=(people[i % 2],) if i % 6 == 0 else (),
                 )
             )
     out.sort(key=lambda e: (e.occurred_at, e.event_id))
