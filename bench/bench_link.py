@@ -169,8 +169,6 @@ def throughput(budget_s: float, params: ResolverParams) -> dict[str, Any]:
     }
 
 
-
-
 def fit_default() -> None:
     """The shipped weights: EM on an unlabelled registry (seed 101, not a bench seed).
 

@@ -72,7 +72,7 @@ def run_detector(params: DynamicParams, events: list[Event], burst: set[str]) ->
     false_ids: set[str] = set()
     detected = False
     for ev in events:
-        st, alerts = det.update(st, ev, ev.occurred_at)
+        st, alerts = det.step(st, ev, ev.occurred_at)
         for a in alerts:
             if a.subject.startswith(grid(0)) and ev.event_id in burst:
                 detected = True

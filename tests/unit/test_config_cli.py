@@ -72,7 +72,9 @@ def test_show_prints_a_file_that_validates_to_the_thresholds_in_force(tmp_path: 
 def test_show_diff_lists_each_changed_key(tmp_path: Path) -> None:
     base = _file(tmp_path, 'version = "ops-7"\ninherit = "defaults"\n[dynamic.keywords]\n"聚集" = 0.65\n', "base.toml")
     cand = _file(
-        tmp_path, 'version = "ops-8"\ninherit = "defaults"\n[dynamic]\nmin_count = 4\n[dynamic.keywords]\n"聚集" = 0.7\n"冲击" = 0.8\n'
+        tmp_path,
+        'version = "ops-8"\ninherit = "defaults"\n[dynamic]\nmin_count = 4\n'
+        '[dynamic.keywords]\n"聚集" = 0.7\n"冲击" = 0.8\n',
     )
     code, out, _ = _run("config", "show", "--diff", str(cand), env={"WARNING_THRESHOLDS_FILE": str(base)})
     assert code == 0, out
@@ -87,7 +89,12 @@ def test_show_diff_lists_each_changed_key(tmp_path: Path) -> None:
 
 
 def test_show_diff_with_an_invalid_candidate_exits_1(tmp_path: Path) -> None:
-    code, _, err = _run("config", "show", "--diff", str(_file(tmp_path, 'version = "t"\ninherit = "defaults"\n[dynamic]\nmin_count = -2\n')))
+    code, _, err = _run(
+        "config",
+        "show",
+        "--diff",
+        str(_file(tmp_path, 'version = "t"\ninherit = "defaults"\n[dynamic]\nmin_count = -2\n')),
+    )
     assert code == 1
     assert "[dynamic] min_count" in err
 

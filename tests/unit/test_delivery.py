@@ -49,7 +49,8 @@ def test_negative_audit_maxlen_is_rejected(tmp_path: Path) -> None:
 async def test_build_deliverer_passes_prefix_and_delivery_settings_to_redis(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
     path.write_text(
-        'version = "t1"\ninherit = "defaults"\n[delivery]\naudit_maxlen = 5000\nfeed_maxlen = 200\noccurrence_ttl_seconds = 120\n'
+        'version = "t1"\ninherit = "defaults"\n[delivery]\n'
+        "audit_maxlen = 5000\nfeed_maxlen = 200\noccurrence_ttl_seconds = 120\n"
     )
     settings = Settings(redis_url="redis://127.0.0.1:1/0", redis_prefix="{d7}:")  # lazy client: no connection
     d = build_deliverer(settings, Reloader(path), None)
