@@ -3,7 +3,7 @@
 The trained scikit-learn pipeline (standardise → logistic regression → probability calibration
 on a later slice) lives in the artefact the shell loads (`warning.analysis.case_model`); what
 the detector needs from it is this handful of arrays. Scoring is a dot product and a sigmoid
-(a few microseconds per event, measured in bench/bench_case.py), so it never blocks the event
+(about 9 µs a call, measured in bench/bench_case.py), so it never blocks the event
 loop, and each feature's share of the score is exactly ``coef × standardised value`` — the
 explanation comes from the model itself. A test checks the arrays reproduce the pipeline's
 ``predict_proba``.
