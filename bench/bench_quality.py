@@ -8,7 +8,8 @@ table of mean [min..max] over the seeds per difficulty, warning type, strategy a
 checks the issue's targets, writes bench/results/quality.json, and ends with one JSON line.
 Benchmarks print; they never assert.
 
-    .venv/bin/python bench/bench_quality.py                       # seeds 1 2 3 x realistic, hard; 60 days
+    .venv/bin/python bench/bench_quality.py                       # seeds 1 2 3 x realistic, hard; 40 days (~10 min)
+    .venv/bin/python bench/bench_quality.py --days 60             # bench/results/quality.json (~16 CPU-min)
     .venv/bin/python bench/bench_quality.py --days 730 --seeds 1 2 3 --difficulty realistic   # pattern targets
 
 A simulator without ``--difficulty`` is run without it (the result then says so).
@@ -232,8 +233,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--difficulty", nargs="+", default=["realistic", "hard"])
-    # ~1.8 CPU-s per simulated day (replay dominates): 6 runs x 60 days is ~11 min on an idle 2-core box
-    ap.add_argument("--days", type=int, default=60)
+    # ~2.6 CPU-s per simulated day and run (replay ~1.4 ms/event dominates): 6 runs x 60 days took
+    # 940 CPU-s (16 min); 40 days keeps the default near 10 min
+    ap.add_argument("--days", type=int, default=40)
     ap.add_argument("--work", type=Path, default=None, help="keep the simulated data here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "quality.json")
     args = ap.parse_args()
