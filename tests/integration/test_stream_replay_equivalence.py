@@ -89,4 +89,7 @@ def test_stream_equals_replay_whatever_the_arrival_order(
     assert dead == 0, engine.log_tail()
     missing = _signature(replayed) - _signature(streamed)
     extra = _signature(streamed) - _signature(replayed)
-    assert not missing and not extra, f"{order}: {len(missing)} missing, {len(extra)} extra\n{engine.log_tail()}"
+    detail = {"missing": sorted(missing)[:5], "extra": sorted(extra)[:5]}
+    detectors = {a["alert_id"]: a["detector"] for a in replayed + streamed}
+    named = {k: [detectors.get(x[0]) for x in v] for k, v in detail.items()}
+    assert not missing and not extra, f"{order}: {len(missing)} missing, {len(extra)} extra: {named} {detail}"

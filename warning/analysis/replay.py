@@ -39,7 +39,7 @@ from warning.core.events import Alert, Event
 from warning.core.ingest import DeadLetter, IngestLimits, Pseudonymiser, ingest
 from warning.core.ports import Detector
 from warning.core.taxonomy import CHANNELS, Channel
-from warning.pipeline import build_detectors, build_engines
+from warning.pipeline import build_detectors, build_engines, load_artefacts
 from warning.settings import Settings
 from warning.thresholds import Thresholds
 
@@ -186,13 +186,14 @@ def iter_alerts(events: Iterable[Event], pipeline: Pipeline) -> Iterator[Alert]:
 def pipeline_for(
     thresholds: Thresholds, detectors: Sequence[Detector] | None = None, *, sorted_input: bool = True
 ) -> Pipeline:
-    """The in-process pipeline of `thresholds` (or of the given detectors).
+    """The in-process pipeline of `thresholds` (or of the given detectors), with the artefacts
+    the stream loads (the shipped case model, the match weights), so both score alike.
 
     `iter_events` yields event-time order already, so by default nothing needs to wait in the
     reorder buffer (lateness 0: the stream's order after its buffer is this order); pass
     ``sorted_input=False`` for events in arrival order.
     """
-    dets = build_detectors(thresholds) if detectors is None else detectors
+    dets = build_detectors(thresholds, load_artefacts()) if detectors is None else detectors
     engines = build_engines(dets, thresholds)
     if sorted_input:
         for engine in engines.values():
