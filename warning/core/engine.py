@@ -197,20 +197,19 @@ class Engine:
         if not self._first_sighting(kv, event):
             report.duplicates += 1
             return report
-        released = _clock(kv)[1]
+        seen_max, released = _clock(kv)
         if released is not None and t < released:
             report.late += 1
             kv.put("~late", int(kv.get("~late") or 0) + 1)
             self._apply(kv, event, report)
             return report
-        if not kv.get("~buf"):
-            seen_max, _ = _clock(kv)
-            kv.put("~clock", [t if seen_max is None else max(seen_max, t), released])
-            if t <= self.watermark(kv):  # nothing waits and nothing earlier can come: apply now
-                kv.put("~clock", [_clock(kv)[0], t if released is None else max(released, t)])
-                self._apply(kv, event, report)
-                return report
-        self._buffer(kv, event, t, data)
+        seen_max = t if seen_max is None else max(seen_max, t)
+        kv.put("~clock", [seen_max, released])
+        if not kv.get("~buf") and t <= self.watermark(kv):  # nothing waits, nothing earlier can come
+            kv.put("~clock", [seen_max, t if released is None else max(released, t)])
+            self._apply(kv, event, report)
+            return report
+        self._buffer(kv, event, data)
         report.extend(self.advance(kv, self.watermark(kv)))
         return report
 
@@ -280,7 +279,7 @@ class Engine:
         """Events waiting in the reorder buffer."""
         return sum(len(kv.get(f"~buf/{chunk}") or []) for _, chunk in kv.get("~buf") or [])
 
-    def _buffer(self, kv: KV, event: Event, t: float, data: JSON | None) -> None:
+    def _buffer(self, kv: KV, event: Event, data: JSON | None) -> None:
         """Insert in order into the chunk whose range holds the event; split chunks that grow.
 
         Chunks of at most `CHUNK_ROWS` rows keep every entry far below the broker's message
@@ -307,8 +306,6 @@ class Engine:
         if len(self._decoded) > 200_000:  # a cache, not state: a rebalance may strand entries
             self._decoded.clear()
         self._decoded[event.event_id] = event
-        seen_max, released = _clock(kv)
-        kv.put("~clock", [t if seen_max is None else max(seen_max, t), released])
 
     def _new_chunk(self, kv: KV) -> int:
         n = int(kv.get("~bufn") or 0) + 1

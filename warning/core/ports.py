@@ -15,7 +15,7 @@ its clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -68,12 +68,6 @@ class Outcome:
 
     alerts: tuple[Alert, ...] = ()
     messages: tuple[Message, ...] = ()
-
-    def __iter__(self) -> Iterator[Alert]:
-        return iter(self.alerts)
-
-    def __add__(self, other: Outcome) -> Outcome:
-        return Outcome(self.alerts + other.alerts, self.messages + other.messages)
 
 
 NOTHING = Outcome()

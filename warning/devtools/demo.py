@@ -210,11 +210,9 @@ def _summary(settings: Settings, catalog: Catalog, started: dict[str, int]) -> N
     """One screen at the end: what went in, what was kept aside, what the desks got."""
     import redis
 
-    from warning.topics import end_offsets as offsets
-
-    now = offsets(settings.kafka_bootstrap, [catalog.specs[r].name for r in INPUT_CHANNELS])
+    now = end_offsets(settings.kafka_bootstrap, [catalog.specs[r].name for r in INPUT_CHANNELS])
     records = sum(now.values()) - sum(v for k, v in started.items() if k in now)
-    dead_now = offsets(settings.kafka_bootstrap, [catalog.dead_letters.name])
+    dead_now = end_offsets(settings.kafka_bootstrap, [catalog.dead_letters.name])
     dead = sum(dead_now.values()) - sum(v for k, v in started.items() if k in dead_now)
     by_type: dict[str, int] = {}
     by_level: dict[str, int] = {}

@@ -23,7 +23,7 @@ from typing import Any
 import faust
 
 from warning import logs
-from warning.core.engine import Engine, Report
+from warning.core.engine import Engine, Failure, Report
 from warning.core.events import Event
 from warning.core.ports import KeySpace, Message
 from warning.stream.app import BATCH_MAX, BATCH_WITHIN, Runtime, key_space_spec
@@ -121,9 +121,7 @@ def _stamp_received(alert: Any, events: list[Any]) -> Any:
     return alert
 
 
-def _not_an_event(value: Any, exc: Exception) -> Any:
-    from warning.core.engine import Failure
-
+def _not_an_event(value: Any, exc: Exception) -> Failure:
     payload = value if isinstance(value, dict) else {"value": repr(value)[:2000]}
     return Failure("engine", payload, f"not an event: {type(exc).__name__}: {exc}"[:500], "")
 

@@ -141,10 +141,11 @@ async def _forward(runtime: Runtime, event: Event, topics: Mapping[KeySpace, Any
         engine = runtime.engines.get(ks)
         if ks == "street":
             key = event.location.street
-        elif engine is None or not engine.wants(event):
-            continue
         else:
-            key = next(iter(k for d in engine.detectors for k in d.keys(event)))
+            keys = [k for d in engine.detectors for k in d.keys(event)] if engine else []
+            if not keys:
+                continue  # no detector of this key space wants it
+            key = keys[0]
         await topic.send(key=key.encode(), value=value)
         runtime.metrics.events_out.labels(topic=topic.get_topic_name()).inc()
 

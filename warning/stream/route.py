@@ -13,6 +13,7 @@ never a stopped agent.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any
 
@@ -88,8 +89,6 @@ def _first_received(alert: Alert, message: Any) -> datetime:
 
 
 async def _dead(runtime: Runtime, dead_topic: Any, message: Any, value: Any, detail: str) -> None:
-    import json
-
     raw = json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
     letter = DeadLetter(
         "delivery_error", detail[:500], message.topic, message.partition, message.offset, received_at(message), raw
