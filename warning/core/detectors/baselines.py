@@ -30,8 +30,9 @@ _MAX_TERMS: Final = 200_000
 _TINY: Final = 1e-300
 
 
-def _log_pmf(k: int, mu: float, alpha: float) -> float:
-    mu = max(mu, 1e-300)  # a subnormal mean underflows mu / (r + mu) to 0.0, and log(0) raises
+def nb_log_pmf(k: float, mu: float, alpha: float) -> float:
+    """Log of the negative-binomial pmf (Poisson when alpha is 0); also the series scorer's."""
+    mu = max(mu, _TINY)  # a subnormal mean underflows mu / (r + mu) to 0.0, and log(0) raises
     if alpha <= 0.0:
         return k * math.log(mu) - mu - math.lgamma(k + 1)
     r = 1.0 / alpha
@@ -44,7 +45,7 @@ def _log_pmf(k: int, mu: float, alpha: float) -> float:
     )
 
 
-def _ratio_up(j: int, mu: float, alpha: float) -> float:
+def nb_ratio_up(j: float, mu: float, alpha: float) -> float:
     """pmf(j + 1) / pmf(j)."""
     if alpha <= 0.0:
         return mu / (j + 1)
@@ -74,24 +75,24 @@ def count_sf(k: float, mu: float, alpha: float = 0.0) -> float:
     if kk - 1 < mu:
         # below the mean the lower tail is the short sum: P(X >= k) = 1 - P(X <= k-1)
         j = kk - 1
-        term = math.exp(_log_pmf(j, mu, alpha))
+        term = math.exp(nb_log_pmf(j, mu, alpha))
         total = 0.0
         while j >= 0 and term > 0.0:
             total += term
             if term < total * 1e-16:
                 break
-            term /= _ratio_up(j - 1, mu, alpha) if j > 0 else math.inf
+            term /= nb_ratio_up(j - 1, mu, alpha) if j > 0 else math.inf
             j -= 1
         return min(1.0, max(0.0, 1.0 - total))
     j = kk
-    log_first = _log_pmf(j, mu, alpha)
+    log_first = nb_log_pmf(j, mu, alpha)
     if log_first < -745.0:
         return 0.0
     term = math.exp(log_first)
     total = 0.0
     for _ in range(_MAX_TERMS):
         total += term
-        term *= _ratio_up(j, mu, alpha)
+        term *= nb_ratio_up(j, mu, alpha)
         j += 1
         if term < total * 1e-16:
             break

@@ -43,6 +43,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
+from warning.core.detectors.baselines import nb_log_pmf, nb_ratio_up
+
 Direction = Literal["up", "down", "both"]
 DIRECTIONS: Final[tuple[Direction, ...]] = ("up", "down", "both")
 Model = Literal["count", "raw", "log"]
@@ -129,38 +131,17 @@ def t3_surprise(t: float) -> float:
     return -(3.0 * math.log(u) + math.log(2.0 / 3.0 - 0.8 * u * u) - math.log(math.pi)) / _LN10
 
 
-def _log_pmf(k: float, mu: float, alpha: float) -> float:
-    if alpha <= 0.0:
-        return k * math.log(mu) - mu - math.lgamma(k + 1.0)
-    r = 1.0 / alpha
-    return (
-        math.lgamma(k + r)
-        - math.lgamma(r)
-        - math.lgamma(k + 1.0)
-        + r * math.log(r / (r + mu))
-        + k * math.log(mu / (r + mu))
-    )
-
-
-def _ratio_up(j: float, mu: float, alpha: float) -> float:
-    """pmf(j + 1) / pmf(j)."""
-    if alpha <= 0.0:
-        return mu / (j + 1.0)
-    r = 1.0 / alpha
-    return (j + r) / (j + 1.0) * (mu / (r + mu))
-
-
 def _log_tail_sum(k: float, mu: float, alpha: float, upward: bool) -> float:
     """ln of the pmf summed from k away from the mean (the short side of the tail)."""
     total, term, j = 1.0, 1.0, k
     for _ in range(_MAX_TERMS):
         if upward:
-            ratio = _ratio_up(j, mu, alpha)
+            ratio = nb_ratio_up(j, mu, alpha)
             j += 1.0
         else:
             if j <= 0.0:
                 break
-            ratio = 1.0 / _ratio_up(j - 1.0, mu, alpha)
+            ratio = 1.0 / nb_ratio_up(j - 1.0, mu, alpha)
             j -= 1.0
         term *= ratio
         total += term
@@ -170,7 +151,7 @@ def _log_tail_sum(k: float, mu: float, alpha: float, upward: bool) -> float:
         if upward:  # NB tail ratios rise towards mu/(r+mu) < 1: a geometric bound on the rest
             q = mu / (1.0 / alpha + mu) if alpha > 0.0 else 0.5
             total += term * q / (1.0 - q)
-    return _log_pmf(k, mu, alpha) + math.log(total)
+    return nb_log_pmf(k, mu, alpha) + math.log(total)
 
 
 def count_log_tail(k: float, mu: float, alpha: float, upper: bool) -> float:
@@ -603,7 +584,7 @@ class StreamScorer:
             new["ku"] = max(0.0, float(new["ku"]) + min(_count_llr(k, mu, alpha, 2.0), _INC_CAP))
             new["kd"] = max(0.0, float(new["kd"]) + min(_count_llr(k, mu, alpha, 0.5), _INC_CAP))
             sd = math.sqrt(mu + alpha * mu * mu)
-            ll = max(_log_pmf(k, mu, alpha), -12.5 - math.log(sd) - _HALF_LN_2PI)
+            ll = max(nb_log_pmf(k, mu, alpha), -12.5 - math.log(sd) - _HALF_LN_2PI)
             new["kll"] = float(new["kll"]) * _CHOICE_DECAY + ll
         if max(float(new["ku"]), float(new["kd"])) > _RESET:
             # the count CUSUM saw the shift first: move the raw level now (the raw track learns after)
