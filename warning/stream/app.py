@@ -19,6 +19,7 @@ Agents keep ``concurrency=1``: faust#606 loses messages under concurrency > 1.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -245,8 +246,16 @@ def run_worker(settings: Settings, deliver: bool = True) -> None:
     logs.configure(settings.log_level, settings.log_json)
     factory = _deliverer_factory(settings) if deliver else None
     app, _ = create_app(settings, deliverer_factory=factory)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker = _Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with repeated connection errors rate-limited on the handlers it installs."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        logs.install_rate_limit(logger)
 
 
 def _deliverer_factory(settings: Settings) -> Callable[[Runtime], Any]:
