@@ -96,10 +96,8 @@ async def test_alert_appears_live_and_is_acknowledged(
             assert expected in text, expected
 
         await deliverer.handle(make_alert("web-1", level="orange", at=T0 + timedelta(minutes=3)))
-        await page.wait_for_function(
-            "document.querySelector('article.alert[data-alert-id=\"web-1\"] .kind').textContent.includes('升级')",
-            timeout=10_000,
-        )
+        # a locator, not wait_for_function: the console's CSP forbids evaluating strings
+        await card.locator(".kind", has_text="升级").wait_for(timeout=10_000)
         assert "橙色" in await card.locator(".level").inner_text()
 
         await card.locator(".note").fill("已联系社区书记")

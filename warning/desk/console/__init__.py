@@ -14,9 +14,12 @@ def register(app: typer.Typer) -> None:
     @app.command("console")
     def console_cmd(
         port: Annotated[int | None, typer.Option(help="HTTP port (default WARNING_CONSOLE_PORT)")] = None,
-        host: Annotated[str, typer.Option(help="bind address (internal network only)")] = "127.0.0.1",
+        host: Annotated[
+            str | None, typer.Option(help="bind address (default WARNING_BIND_HOST; internal network only)")
+        ] = None,
         secret_file: Annotated[
-            Path | None, typer.Option(help="file with the cookie-signing key; default: random per process")
+            Path | None,
+            typer.Option(help="file with the key session tokens are hashed with; default: random per process"),
         ] = None,
     ) -> None:
         """值班台网页: live alerts per unit with acknowledge/resolve (internal network only)."""
@@ -45,7 +48,7 @@ def register(app: typer.Typer) -> None:
 
         web.run_app(
             create_app(deliverer, authenticate, secret=secret),
-            host=host,
+            host=host or cfg.bind_host,
             port=port or cfg.console_port,
             shutdown_timeout=2.0,
         )

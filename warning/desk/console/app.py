@@ -6,9 +6,15 @@ network's own TLS-terminating proxy. Security model:
 * **Login** checks the name and password against the officer's Redis ACL user (`warning.delivery.acl`)
   — one credential for the CLI feed and the console — and takes the officer's unit scope from
   the officers table written by ``warning acl add-user``.
-* **Session**: an HMAC-SHA256-signed cookie (name, unit, expiry), ``HttpOnly``,
-  ``SameSite=Strict``; the key is random per process unless ``--secret-file`` gives one, so a
-  restart logs everyone out (acceptable for a duty desk; pass a file to keep sessions).
+* **Session**: a random token in an ``HttpOnly``, ``SameSite=Strict`` cookie; the session
+  lives in Redis (`warning.desk.console.sessions`), so logout and the removal of an officer
+  take effect on the next request (the officer is re-read every time, never cached), and the
+  live stream re-checks its session every few seconds. Five failed logins per name and address
+  in 15 minutes answer 429 until the window passes.
+* **Headers**: every response carries a strict CSP (no inline script, no framing),
+  ``X-Frame-Options: DENY``, ``nosniff`` and ``Referrer-Policy: no-referrer``; API answers are
+  ``no-store``. Malformed bodies, forms and ``Last-Event-ID`` headers get a 4xx (or, for the
+  stream's cursor, are ignored), never a 500.
 * **Scope**: the live stream and every alert API show only alerts with a unit or a feed within
   the officer's unit (`warning.core.routing.in_scope`); the district sees all.
 * **Writes** (acknowledge/resolve/handle) are POSTs with a JSON body: with ``SameSite=Strict``
@@ -19,14 +25,10 @@ network's own TLS-terminating proxy. Security model:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
-import time
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,47 +45,27 @@ from warning.core.lifecycle import (
 from warning.core.routing import ALL_FEED, KIND_LABELS, feed_in_scope, in_scope, redacted
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
 from warning.delivery.router import Deliverer, OutOfScopeError
+from warning.desk.console.sessions import SESSION_SECONDS, Session, SessionStore
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "warning_session"
-SESSION_SECONDS = 12 * 3600
+SESSION_RECHECK_SECONDS = 5.0
+STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 Authenticator = Callable[[str, str], Awaitable[bool]]
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A logged-in officer."""
-
-    name: str
-    unit: str
-
-
-def _sign(secret: bytes, payload: bytes) -> str:
-    return hmac.new(secret, payload, hashlib.sha256).hexdigest()
-
-
-def make_cookie(secret: bytes, session: Session, now: float) -> str:
-    """Signed cookie value for a session."""
-    payload = json.dumps(
-        {"n": session.name, "u": session.unit, "e": int(now + SESSION_SECONDS)}, separators=(",", ":")
-    ).encode()
-    return base64.urlsafe_b64encode(payload).decode() + "." + _sign(secret, payload)
-
-
-def read_cookie(secret: bytes, value: str, now: float) -> Session | None:
-    """The session of a cookie value, or None when forged, malformed or expired."""
-    try:
-        b64, sig = value.rsplit(".", 1)
-        payload = base64.urlsafe_b64decode(b64.encode())
-    except ValueError:
-        return None
-    if not hmac.compare_digest(sig, _sign(secret, payload)):
-        return None
-    data = json.loads(payload)
-    if data["e"] < now:
-        return None
-    return Session(data["n"], data["u"])
+__all__ = ["COOKIE", "SECURITY_HEADERS", "Session", "SessionStore", "create_app"]
 
 
 def _labels() -> dict[str, Any]:
@@ -128,86 +110,124 @@ def _record_json(rec: AlertRecord) -> dict[str, Any]:
     }
 
 
-def create_app(
-    deliverer: Deliverer,
-    authenticate: Authenticator,
-    *,
-    secret: bytes,
-    poll_interval: float = 0.3,
-    backlog: int = 50,
-) -> web.Application:
-    """The console app over `deliverer` (its sink is read, its transitions are used)."""
-    sink = deliverer.sink
-    app = web.Application()
-    stop = asyncio.Event()
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or a 4xx: a bad body is the client's error, never a 500."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="JSON body required")
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        raise web.HTTPBadRequest(text="malformed JSON body") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="JSON body must be an object")
+    return body
 
-    def session_of(request: web.Request) -> Session | None:
-        value = request.cookies.get(COOKIE)
-        return read_cookie(secret, value, time.time()) if value else None
 
-    def require(request: web.Request) -> Session:
-        s = session_of(request)
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Security headers on every response, errors and static files included."""
+    response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+def _cursor(request: web.Request) -> str:
+    """The SSE ``Last-Event-ID`` when it is a stream id; anything else restarts from the tail."""
+    value = request.headers.get("Last-Event-ID", "")
+    return value if STREAM_ID.match(value) else ""
+
+
+class Console:
+    """Request handlers: each re-reads the session (and the officer) from Redis."""
+
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        authenticate: Authenticator,
+        sessions: SessionStore,
+        *,
+        poll_interval: float,
+        backlog: int,
+    ) -> None:
+        self.deliverer = deliverer
+        self.sink = deliverer.sink
+        self.authenticate = authenticate
+        self.sessions = sessions
+        self.poll_interval = poll_interval
+        self.backlog = backlog
+        self.stop = asyncio.Event()
+
+    async def session_of(self, request: web.Request) -> Session | None:
+        """The live session of the request's cookie, or None."""
+        return await self.sessions.lookup(request.cookies.get(COOKIE, ""))
+
+    async def require(self, request: web.Request) -> Session:
+        """The session, or 401."""
+        s = await self.session_of(request)
         if s is None:
             raise web.HTTPUnauthorized(text="请先登录")
         return s
 
-    async def scoped_record(request: web.Request, s: Session) -> AlertRecord:
-        rec = await sink.load(request.match_info["alert_id"])
+    async def scoped_record(self, request: web.Request, s: Session) -> AlertRecord:
+        """The alert of the path if the officer may see it, else 404 (no hint it exists)."""
+        rec = await self.sink.load(request.match_info["alert_id"])
         if rec is None or not in_scope(rec, s.unit):
             raise web.HTTPNotFound(text="无此预警或无权查看")
         return rec
 
-    async def index(request: web.Request) -> web.StreamResponse:
-        if session_of(request) is None:
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        """The desk page, or the login form."""
+        if await self.session_of(request) is None:
             raise web.HTTPFound("/login")
         return web.FileResponse(STATIC / "index.html")
 
-    async def login_page(request: web.Request) -> web.StreamResponse:
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        """The login form."""
         return web.FileResponse(STATIC / "login.html")
 
-    async def login(request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        name, password = str(form.get("name", "")), str(form.get("password", ""))
-        unit = await sink.officer_unit(name) if name else None
-        if unit is None or not await authenticate(name, password):
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        """Check the officer's Redis credential; throttled per name and address."""
+        try:
+            form = await request.post()
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text="malformed form") from None
+        name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:256]
+        address = request.remote or "-"
+        if await self.sessions.throttled(name, address):
+            raise web.HTTPTooManyRequests(text="登录失败次数过多,请15分钟后再试", headers={"Retry-After": "900"})
+        unit = await self.sink.officer_unit(name) if name else None
+        if unit is None or not await self.authenticate(name, password):
+            await self.sessions.failed(name, address)
             raise web.HTTPFound("/login?error=1")
+        await self.sessions.succeeded(name, address)
         resp = web.HTTPFound("/")
-        resp.set_cookie(
-            COOKIE,
-            make_cookie(secret, Session(name, unit), time.time()),
-            httponly=True,
-            samesite="Strict",
-            max_age=SESSION_SECONDS,
-        )
+        token = await self.sessions.create(name)
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=SESSION_SECONDS)
         raise resp
 
-    async def logout(request: web.Request) -> web.StreamResponse:
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        """Drop the session in Redis, so the cookie is dead everywhere at once."""
+        await self.sessions.drop(request.cookies.get(COOKIE, ""))
         resp = web.HTTPFound("/login")
         resp.del_cookie(COOKIE)
         raise resp
 
-    async def me(request: web.Request) -> web.StreamResponse:
-        s = require(request)
+    async def me(self, request: web.Request) -> web.StreamResponse:
+        """Who is logged in, and the Chinese labels of the domain's codes."""
+        s = await self.require(request)
         return web.json_response({"name": s.name, "unit": s.unit, "labels": _labels()})
 
-    async def stream(request: web.Request) -> web.StreamResponse:
-        s = require(request)
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events of the feed entries in scope; ends when the session does."""
+        s = await self.require(request)
         resp = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
+            headers={"Content-Type": "text/event-stream; charset=utf-8", "X-Accel-Buffering": "no"}
         )
         await resp.prepare(request)
-        cursor = request.headers.get("Last-Event-ID") or ""
-        if cursor:
-            entries = await sink.feed(ALL_FEED, after=cursor, count=500)
-        else:
-            entries = await sink.feed_tail(ALL_FEED, backlog * 4)
         await resp.write(b"retry: 2000\n\n")
-        idle = 0.0
-        while not stop.is_set():
+        cursor = _cursor(request)
+        entries = await self._first_entries(cursor)
+        idle = since_check = 0.0
+        while not self.stop.is_set():
             for entry_id, fields in entries:
                 cursor = entry_id
                 if feed_in_scope(json.loads(fields.get("feeds", "[]")), s.unit):
@@ -218,39 +238,52 @@ def create_app(
                 await resp.write(b": keepalive\n\n")
                 idle = 0.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-            idle += poll_interval
-            entries = await sink.feed(ALL_FEED, after=cursor or "-", count=200)
+                await asyncio.wait_for(self.stop.wait(), timeout=self.poll_interval)
+            idle += self.poll_interval
+            since_check += self.poll_interval
+            if since_check >= SESSION_RECHECK_SECONDS:
+                since_check = 0.0
+                if await self.session_of(request) is None:  # logged out or officer removed
+                    await resp.write(b"event: logout\ndata: {}\n\n")
+                    break
+            entries = await self.sink.feed(ALL_FEED, after=cursor or "-", count=200)
         return resp
 
-    async def show(request: web.Request) -> web.StreamResponse:
-        s = require(request)
-        rec = await scoped_record(request, s)
-        trail = await sink.audit(rec.alert_id, count=50)
+    async def _first_entries(self, cursor: str) -> list[tuple[str, dict[str, str]]]:
+        if cursor:
+            return await self.sink.feed(ALL_FEED, after=cursor, count=500)
+        return await self.sink.feed_tail(ALL_FEED, self.backlog * 4)
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        """One alert with its audit trail."""
+        s = await self.require(request)
+        rec = await self.scoped_record(request, s)
+        trail = await self.sink.audit(rec.alert_id, count=50)
         body = _record_json(rec)
         body["audit"] = [e.to_fields() for e in trail]
         return web.json_response(body)
 
-    async def details(request: web.Request) -> web.StreamResponse:
-        s = require(request)
-        rec = await scoped_record(request, s)
-        data = await deliverer.read_details(rec.alert_id, by=s.name, scope=s.unit)
+    async def details(self, request: web.Request) -> web.StreamResponse:
+        """Person-level details, audited as read by this officer."""
+        s = await self.require(request)
+        rec = await self.scoped_record(request, s)
+        data = await self.deliverer.read_details(rec.alert_id, by=s.name, scope=s.unit)
         return web.json_response(dict(data))
 
-    def action_handler(action: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def action(self, action: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """Handler of one lifecycle transition (acknowledge / handle / resolve)."""
+
         async def handler(request: web.Request) -> web.StreamResponse:
-            s = require(request)
-            if request.content_type != "application/json":
-                raise web.HTTPUnsupportedMediaType(text="JSON body required")
-            rec = await scoped_record(request, s)
-            body = await request.json()
+            s = await self.require(request)
+            body = await _json_body(request)
+            rec = await self.scoped_record(request, s)
             try:
-                new = await deliverer.transition(
+                new = await self.deliverer.transition(
                     rec.alert_id,
                     action,
                     by=s.name,
                     note=str(body.get("note", ""))[:500],
-                    outcome=str(body.get("outcome", "")),
+                    outcome=str(body.get("outcome", ""))[:64],
                     scope=s.unit,  # checked again on the record actually written (check-and-set)
                 )
             except OutOfScopeError:
@@ -263,19 +296,52 @@ def create_app(
 
         return handler
 
+
+def _default_sessions(deliverer: Deliverer, secret: bytes) -> SessionStore:
+    client = getattr(deliverer.sink, "client", None)
+    prefix = getattr(deliverer.sink, "prefix", None)
+    if client is None or not isinstance(prefix, str):
+        raise TypeError("the console keeps its sessions in Redis: pass sessions= for a non-Redis sink")
+    return SessionStore(client, prefix=prefix, secret=secret)
+
+
+def create_app(
+    deliverer: Deliverer,
+    authenticate: Authenticator,
+    *,
+    secret: bytes,
+    sessions: SessionStore | None = None,
+    poll_interval: float = 0.3,
+    backlog: int = 50,
+) -> web.Application:
+    """The console app over `deliverer`; sessions default to the sink's Redis, keyed with `secret`."""
+    console = Console(
+        deliverer,
+        authenticate,
+        sessions or _default_sessions(deliverer, secret),
+        poll_interval=poll_interval,
+        backlog=backlog,
+    )
+    app = web.Application(client_max_size=64 * 1024)
+    app.on_response_prepare.append(_on_prepare)
+
     async def on_shutdown(_: web.Application) -> None:
-        stop.set()
+        console.stop.set()
 
     app.on_shutdown.append(on_shutdown)
-    app.router.add_get("/", index)
-    app.router.add_get("/login", login_page)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/api/me", me)
-    app.router.add_get("/api/stream", stream)
-    app.router.add_get("/api/alerts/{alert_id}", show)
-    app.router.add_get("/api/alerts/{alert_id}/details", details)
-    for path, action in (("ack", "acknowledge"), ("handle", "handle"), ("resolve", "resolve")):
-        app.router.add_post(f"/api/alerts/{{alert_id}}/{path}", action_handler(action))
-    app.router.add_static("/static", STATIC)
+    _routes(app, console)
     return app
+
+
+def _routes(app: web.Application, c: Console) -> None:
+    app.router.add_get("/", c.index)
+    app.router.add_get("/login", c.login_page)
+    app.router.add_post("/login", c.login)
+    app.router.add_post("/logout", c.logout)
+    app.router.add_get("/api/me", c.me)
+    app.router.add_get("/api/stream", c.stream)
+    app.router.add_get("/api/alerts/{alert_id}", c.show)
+    app.router.add_get("/api/alerts/{alert_id}/details", c.details)
+    for path, action in (("ack", "acknowledge"), ("handle", "handle"), ("resolve", "resolve")):
+        app.router.add_post(f"/api/alerts/{{alert_id}}/{path}", c.action(action))
+    app.router.add_static("/static", STATIC)
