@@ -113,6 +113,10 @@ class DeliverySection(_Section):
     conflict_retries: int = Field(default=20, ge=1)
     # 0 = never trim: the audit stream is the append-only record of who did what
     audit_maxlen: int = Field(default=0, ge=0)
+    # retention (`warning alerts archive`): alerts in these states last seen more than this many
+    # days ago, and audit lines as old, move to the archive file and then leave Redis
+    archive_after_days: int = Field(default=365, ge=1)
+    archive_states: tuple[Literal["resolved", "closed"], ...] = ("closed",)
 
 
 class PeriodEntry(_Section):

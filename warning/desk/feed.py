@@ -33,7 +33,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import redis.asyncio as aioredis
@@ -385,3 +386,43 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         if extra is not None:
             console.print_json(json.dumps(extra, ensure_ascii=False))
+
+    @alerts_app.command("archive")
+    def archive_cmd(
+        older_than: Annotated[
+            int | None, typer.Option(help="days since last seen (default: [delivery] archive_after_days)")
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option(help="JSON-lines file appended to (default: <data_dir>/archive/alerts.jsonl)")
+        ] = None,
+    ) -> None:
+        """归档: move old closed alerts and old audit lines from Redis to a JSON-lines file (fsynced first)."""
+        from warning import settings as settings_mod
+        from warning import thresholds as thresholds_mod
+        from warning.sinks.redis import RedisAlertSink, jsonl_writer
+
+        cfg = settings_mod.load()
+        policy = thresholds_mod.load(cfg.thresholds_file).thresholds.delivery
+        days = older_than if older_than is not None else policy.archive_after_days
+        target = out or cfg.data_dir / "archive" / "alerts.jsonl"
+        before = datetime.now(UTC) - timedelta(days=days)
+
+        async def run() -> Any:
+            d = _deliverer(cfg)
+            try:
+                if not isinstance(d.sink, RedisAlertSink):
+                    raise WarningError("archive needs the Redis sink (WARNING_REDIS_URL=redis://...)")
+                return await d.sink.archive(before, jsonl_writer(target), states=policy.archive_states)
+            finally:
+                await d.sink.close()
+
+        try:
+            result = asyncio.run(run())
+        except WarningError as exc:
+            _fail(exc)
+            return
+        cutoff = before.isoformat(timespec="seconds")
+        Console().print(
+            f"归档 {result.alerts} 条预警, {result.audit_lines} 条审计记录 (早于 {cutoff}) -> {target}"
+            + (f"; {result.skipped} 条归档后又有变动, 保留在 Redis" if result.skipped else "")
+        )

@@ -27,6 +27,14 @@ much as its newest. ``[delivery] audit_maxlen`` > 0 caps it approximately (``XAD
 whole radix-tree nodes, so a little more than the cap stays); export the stream before
 turning that on. Feeds are capped by ``[delivery] feed_maxlen`` as before.
 
+Retention (`RedisAlertSink.archive`, ``warning alerts archive``): alerts in ``[delivery]
+archive_states`` (default closed) last seen more than ``archive_after_days`` ago, and audit
+lines older than that, are handed to an archive writer (a fsynced JSON-lines file) and only
+then deleted: the alert hash and its index entries by a script that checks the archived
+version (a record changed meanwhile stays), the audit lines by XDEL of exactly the ids
+written. A crash between the two archives a line twice; nothing is lost. Per-alert audit
+reads in Redis then cover the retention window; older lines are in the archive.
+
 Caveats: a Lua script is atomic but does not roll back when a command inside fails (e.g. a
 key of the wrong type put there by hand). `pending` needs Redis >= 7.0 (ZINTERCARD) only when
 more than `pending_scan` alerts of one state are pending; below that it reads two fields per
@@ -36,9 +44,12 @@ pending alert in pipelined HMGETs.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+import os
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -94,6 +105,32 @@ end
 return result
 """
 
+ARCHIVE_LUA = """
+-- KEYS[1] alert hash; KEYS[2..] its index keys. ARGV[1] the version archived; ARGV[2] alert id.
+-- Deletes only the record that was archived: one changed since (reopened) stays.
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[2])
+end
+return 1
+"""
+
+ArchiveWriter = Callable[[list[dict[str, Any]]], None]
+"""Takes a batch of archive lines and returns only once they are durable (fsynced)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveResult:
+    """What one archive run moved out of Redis (every item first handed to the writer)."""
+
+    alerts: int
+    audit_lines: int
+    skipped: int  # archived but changed before deletion: left in Redis (its line is in the archive)
+
+
 _UNAVAILABLE = (
     rexc.ConnectionError,
     rexc.TimeoutError,
@@ -133,6 +170,7 @@ class RedisAlertSink(AlertStore):
         self.audit_maxlen = audit_maxlen  # 0: never trim (see the module docstring)
         self.pending_scan = pending_scan
         self._apply = client.register_script(APPLY_LUA)
+        self._archive = client.register_script(ARCHIVE_LUA)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisAlertSink:
@@ -340,3 +378,84 @@ class RedisAlertSink(AlertStore):
     async def close(self) -> None:
         """Close the connection pool."""
         await self.client.aclose()
+
+    # retention ----------------------------------------------------------------------------
+
+    async def archive(
+        self, before: datetime, write: ArchiveWriter, *, states: Iterable[str] = ("closed",), batch: int = 500
+    ) -> ArchiveResult:
+        """Move alerts of `states` last seen before `before`, and audit lines older, to `write`.
+
+        Nothing is deleted before `write` returned for its batch, so a crash between the two
+        leaves a line in the archive *and* the key in Redis (archived twice, never lost).
+        """
+        alerts = skipped = 0
+        for state in states:
+            moved, kept = await self._archive_state(state, before, write, batch)
+            alerts, skipped = alerts + moved, skipped + kept
+        return ArchiveResult(alerts, await self._archive_audit(before, write, batch), skipped)
+
+    async def _archive_state(self, state: str, before: datetime, write: ArchiveWriter, batch: int) -> tuple[int, int]:
+        moved = kept = 0
+        seen: set[str] = set()
+        while True:
+            async with self._guard():
+                ids = cast(
+                    list[str],
+                    await self.client.zrangebyscore(
+                        self.index_key(f"state:{state}"), "-inf", f"({epoch(before)!r}", start=0, num=batch
+                    ),
+                )
+            ids = [i for i in ids if i not in seen]  # a kept (changed) alert must not loop forever
+            if not ids:
+                return moved, kept
+            seen.update(ids)
+            async with self._guard(), self.client.pipeline(transaction=False) as pipe:
+                for alert_id in ids:
+                    pipe.hgetall(self.alert_key(alert_id))
+                rows: list[dict[str, str]] = await pipe.execute()
+            found = [(i, r) for i, r in zip(ids, rows, strict=True) if r]
+            write([{"kind": "alert", "prefix": self.prefix, "id": i, "fields": r} for i, r in found])
+            for alert_id, fields in found:
+                if await self._delete_alert(alert_id, fields):
+                    moved += 1
+                else:
+                    kept += 1
+
+    async def _delete_alert(self, alert_id: str, fields: dict[str, str]) -> bool:
+        record = AlertRecord.from_fields(fields)
+        keys = [self.alert_key(alert_id), *(self.index_key(n) for n in sorted(index_names(record) | {"due"}))]
+        async with self._guard():
+            done = await self._archive(keys=keys, args=[fields.get("version", ""), alert_id])
+        return bool(done)
+
+    async def _archive_audit(self, before: datetime, write: ArchiveWriter, batch: int) -> int:
+        """Audit lines with a stream id older than `before` (XDEL of exactly the lines written)."""
+        end = f"({int(before.astimezone(UTC).timestamp() * 1000)}-0"
+        total = 0
+        while True:
+            async with self._guard():
+                rows: list[tuple[str, dict[str, str]]] = await self.client.xrange(  # type: ignore[assignment]  # decoded
+                    self.audit_key, min="-", max=end, count=batch
+                )
+            if not rows:
+                return total
+            write([{"kind": "audit", "prefix": self.prefix, "id": i, "fields": f} for i, f in rows])
+            async with self._guard():
+                await self.client.xdel(self.audit_key, *(i for i, _ in rows))
+            total += len(rows)
+
+
+def jsonl_writer(path: Path) -> ArchiveWriter:
+    """An `ArchiveWriter` appending JSON lines to `path` and fsyncing before it returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(lines: list[dict[str, Any]]) -> None:
+        if not lines:
+            return
+        with path.open("a", encoding="utf-8") as out:
+            out.writelines(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
+            out.flush()
+            os.fsync(out.fileno())
+
+    return write
