@@ -205,3 +205,28 @@ async def test_security_headers_on_every_response(desk: Desk) -> None:
         assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
         assert SECURITY_HEADERS["X-Frame-Options"] == "DENY"
         assert (await http.get(f"{desk.url}/api/me")).headers["Cache-Control"] == "no-store"
+
+
+async def test_alert_list_filters_search_and_summary_stay_in_scope(desk: Desk) -> None:
+    await desk.deliverer.handle(make_alert("v2-red", level="red", unit="S03-C01-G02", title="S03 红色 聚集"))
+    await desk.deliverer.handle(make_alert("v2-blue", unit="S03-C02-G05"))
+    await desk.deliverer.handle(make_alert("v2-out", level="red", unit="S04-C01-G01"))
+    async with _session() as http:
+        assert await _login(http, desk) == 200
+
+        async def ids(query: str) -> list[str]:
+            resp = await http.get(f"{desk.url}/api/alerts?{query}")
+            assert resp.status == 200, query
+            return [a["alert_id"] for a in (await resp.json())["alerts"]]
+
+        assert sorted(await ids("")) == ["v2-blue", "v2-red"]
+        assert await ids("level=red&state=new") == ["v2-red"]
+        assert await ids("unit=S03-C02") == ["v2-blue"]
+        assert await ids("q=v2-red") == ["v2-red"]
+        assert await ids("q=聚集") == ["v2-red"]
+        assert await ids("q=v2-out") == []  # out of scope, even by exact id
+        assert (await http.get(f"{desk.url}/api/alerts?unit=S04")).status == 404
+        assert (await http.get(f"{desk.url}/api/alerts?level=purple")).status == 400
+        assert (await http.get(f"{desk.url}/api/alerts?since=yesterday")).status == 400
+        summary = await (await http.get(f"{desk.url}/api/summary")).json()
+        assert summary["counts"] == {"red": {"new": 1}, "blue": {"new": 1}}

@@ -28,12 +28,14 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from warning.core import units
 from warning.core.errors import WarningError
 from warning.core.lifecycle import (
     OUTCOME_LABELS,
@@ -50,6 +52,9 @@ from warning.desk.console.sessions import SESSION_SECONDS, Session, SessionStore
 STATIC = Path(__file__).with_name("static")
 COOKIE = "warning_session"
 SESSION_RECHECK_SECONDS = 5.0
+LIST_LIMIT = 200
+SUMMARY_SCAN = 5000
+FILTERS: dict[str, Collection[str]] = {"type": ALERT_TYPE_LABELS, "level": LEVEL_LABELS, "state": STATE_LABELS}
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 Authenticator = Callable[[str, str], Awaitable[bool]]
@@ -270,6 +275,29 @@ class Console:
         data = await self.deliverer.read_details(rec.alert_id, by=s.name, scope=s.unit)
         return web.json_response(dict(data))
 
+    async def alerts(self, request: web.Request) -> web.StreamResponse:
+        """Alerts in scope, newest first, filtered by type/level/state/unit/since and searched by ``q``."""
+        s = await self.require(request)
+        query = _filters(request.query, s.unit)
+        text = request.query.get("q", "").strip()[:100]
+        if text and (exact := await self.sink.load(text)) is not None:
+            found = [exact] if in_scope(exact, s.unit) else []
+        else:
+            found = await self.sink.query(**query, limit=LIST_LIMIT if not text else SUMMARY_SCAN)
+            found = [r for r in found if in_scope(r, s.unit) and (not text or text in _haystack(r))]
+        return web.json_response({"alerts": [_record_json(r) for r in found[:LIST_LIMIT]]})
+
+    async def summary(self, request: web.Request) -> web.StreamResponse:
+        """Counts by level and state of the alerts in the officer's scope (the header)."""
+        s = await self.require(request)
+        scope = None if s.unit == units.DISTRICT else s.unit
+        counts: dict[str, dict[str, int]] = {}
+        for rec in await self.sink.query(unit=scope, limit=SUMMARY_SCAN):
+            if in_scope(rec, s.unit):
+                row = counts.setdefault(rec.level, {})
+                row[rec.state] = row.get(rec.state, 0) + 1
+        return web.json_response({"scope": s.unit, "counts": counts})
+
     def action(self, action: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """Handler of one lifecycle transition (acknowledge / handle / resolve)."""
 
@@ -295,6 +323,30 @@ class Console:
             return web.json_response(_record_json(new))
 
         return handler
+
+
+def _filters(params: Any, scope: str) -> dict[str, Any]:
+    """Query arguments from the URL, checked against the vocabulary and the officer's scope (4xx)."""
+    out: dict[str, Any] = {}
+    for name, allowed in FILTERS.items():
+        value = params.get(name, "")
+        if value and value not in allowed:
+            raise web.HTTPBadRequest(text=f"unknown {name}")
+        out[name] = value or None
+    unit = params.get("unit", "") or (None if scope == units.DISTRICT else scope)
+    if unit is not None and not (units.is_unit(unit) and units.within(unit, scope)):
+        raise web.HTTPNotFound(text="无此单位或无权查看")
+    out["unit"] = unit
+    since = params.get("since", "")
+    try:
+        out["since"] = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        raise web.HTTPBadRequest(text="since must be an ISO time") from None
+    return out
+
+
+def _haystack(rec: AlertRecord) -> str:
+    return f"{rec.alert_id} {rec.alert.title} {rec.alert.unit} {category_label(rec.alert.category)}"
 
 
 def _default_sessions(deliverer: Deliverer, secret: bytes) -> SessionStore:
@@ -340,6 +392,8 @@ def _routes(app: web.Application, c: Console) -> None:
     app.router.add_post("/logout", c.logout)
     app.router.add_get("/api/me", c.me)
     app.router.add_get("/api/stream", c.stream)
+    app.router.add_get("/api/alerts", c.alerts)
+    app.router.add_get("/api/summary", c.summary)
     app.router.add_get("/api/alerts/{alert_id}", c.show)
     app.router.add_get("/api/alerts/{alert_id}/details", c.details)
     for path, action in (("ack", "acknowledge"), ("handle", "handle"), ("resolve", "resolve")):
