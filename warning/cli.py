@@ -145,6 +145,7 @@ def _register_commands() -> None:
         "warning.analysis.link",
         "warning.simulate.cli",
         "warning.devtools.stack",
+        "warning.analysis.whatif",
     ):
         importlib.import_module(module).register(app)
 
