@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,3 +136,36 @@ async def test_console_api_enforces_scope_and_audits_details(
     assert (last.action, last.actor) == ("read_details", name)
     assert (await deliverer.sink.load("out")) is not None
     assert (await deliverer.sink.load("out")).state == "new"  # type: ignore[union-attr]  # asserted not None above
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots" / "console"  # data/ is git-ignored
+
+
+async def test_new_officer_finds_open_red_alerts_in_one_click_and_acks(
+    console: tuple[str, Deliverer, str, str],
+) -> None:
+    url, deliverer, name, password = console
+    await deliverer.handle(make_alert("red-1", level="red", unit="S03-C01-G02", title="S03 红色 聚集"))
+    await deliverer.handle(make_alert("blue-1", unit="S03-C02-G05"))
+    await deliverer.handle(make_alert("red-out", level="red", unit="S04-C01-G01"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    async with chromium_page() as page:
+        await page.set_viewport_size({"width": 1366, "height": 768})
+        await login(page, url, name, password)
+        await page.locator("#summary tr.red td", has_text="1").first.wait_for(timeout=10_000)
+        await page.screenshot(path=str(SHOTS / "desk.png"))
+        await page.click("#quick-red")  # the one click after login
+        await page.locator('article.alert[data-alert-id="red-1"]').wait_for(timeout=10_000)
+        assert await page.locator("article.alert").count() == 1
+        await page.screenshot(path=str(SHOTS / "red-open.png"))
+        await page.fill('#filters input[name="q"]', "blue-1")
+        await page.select_option('#filters select[name="level"]', "")
+        await page.select_option('#filters select[name="state"]', "")
+        await page.keyboard.press("Enter")
+        await page.locator('article.alert[data-alert-id="blue-1"]').wait_for(timeout=10_000)
+        card = page.locator('article.alert[data-alert-id="blue-1"]')
+        assert "1 条事件" in await card.inner_text()
+        await card.locator("button.ack").click()
+        await page.wait_for_selector('article.alert[data-alert-id="blue-1"][data-state="acknowledged"]')
+        await page.screenshot(path=str(SHOTS / "acknowledged.png"))
+    assert (await deliverer.sink.load("blue-1")).state == "acknowledged"  # type: ignore[union-attr]

@@ -76,16 +76,69 @@ async function details(alertId) {
   box.hidden = false;
 }
 
+const SUMMARY_STATES = ["new", "acknowledged", "in_handling", "escalated", "resolved"];
+
+async function summary() {
+  const resp = await fetch("/api/summary");
+  if (!resp.ok) return;
+  const counts = (await resp.json()).counts;
+  const tbody = document.querySelector("#summary tbody");
+  tbody.textContent = "";
+  for (const level of ["red", "orange", "yellow", "blue"]) {
+    const tr = document.createElement("tr"); tr.className = level;
+    const th = document.createElement("th"); th.textContent = LABELS.levels[level] || level; tr.appendChild(th);
+    for (const state of SUMMARY_STATES) {
+      const td = document.createElement("td"); td.textContent = String((counts[level] || {})[state] || 0); tr.appendChild(td);
+    }
+    tbody.appendChild(tr);
+  }
+}
+
+function fillFilters() {
+  const form = document.getElementById("filters");
+  for (const [name, labels] of [["type", LABELS.types], ["level", LABELS.levels], ["state", LABELS.states]]) {
+    for (const [code, label] of Object.entries(labels)) {
+      const opt = document.createElement("option"); opt.value = code; opt.textContent = label;
+      form.elements[name].appendChild(opt);
+    }
+  }
+}
+
+async function search(params) {
+  const resp = await fetch("/api/alerts?" + new URLSearchParams(params));
+  const list = document.getElementById("alerts");
+  list.textContent = ""; cards.clear();
+  if (!resp.ok) { list.textContent = "查询失败: " + (await resp.text()); return; }
+  const rows = (await resp.json()).alerts;
+  for (const rec of rows.reverse()) render({ ...rec, kind: "new", title: rec.alert.title });
+  document.getElementById("empty").hidden = rows.length > 0;
+}
+
+function formParams(form) {
+  const params = {};
+  for (const [k, v] of new FormData(form)) if (v) params[k] = k === "since" ? new Date(v).toISOString() : v;
+  return params;
+}
+
 async function main() {
   const resp = await fetch("/api/me");
   if (!resp.ok) { location.href = "/login"; return; }
   const me = await resp.json();
   LABELS = me.labels;
   document.getElementById("whoami").textContent = `${me.name} · ${me.unit}`;
+  fillFilters();
+  summary(); setInterval(summary, 10000);
+  const form = document.getElementById("filters");
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); search(formParams(form)); });
+  document.getElementById("quick-red").addEventListener("click", () => {
+    form.elements.level.value = "red"; form.elements.state.value = "new"; search(formParams(form));
+  });
+  document.getElementById("live").addEventListener("click", () => location.reload());
   const conn = document.getElementById("conn");
   const source = new EventSource("/api/stream");
   source.addEventListener("open", () => { conn.textContent = "实时连接正常"; conn.className = "conn ok"; });
   source.addEventListener("error", () => { conn.textContent = "连接中断,正在重连…"; conn.className = "conn bad"; });
-  source.addEventListener("alert", (ev) => render(JSON.parse(ev.data)));
+  source.addEventListener("alert", (ev) => { render(JSON.parse(ev.data)); summary(); });
+  source.addEventListener("logout", () => { source.close(); location.href = "/login"; });
 }
 main();
