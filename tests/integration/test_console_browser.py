@@ -167,5 +167,10 @@ async def test_new_officer_finds_open_red_alerts_in_one_click_and_acks(
         assert "1 条事件" in await card.inner_text()
         await card.locator("button.ack").click()
         await page.wait_for_selector('article.alert[data-alert-id="blue-1"][data-state="acknowledged"]')
+        await card.locator("button.history").click()
+        audit = card.locator(".audit-list li", has_text="已签收")
+        await audit.wait_for(timeout=10_000)
+        assert name in await audit.inner_text()
+        assert "事件 e1" in await card.locator(".evidence-list").inner_text()
         await page.screenshot(path=str(SHOTS / "acknowledged.png"))
     assert (await deliverer.sink.load("blue-1")).state == "acknowledged"  # type: ignore[union-attr]

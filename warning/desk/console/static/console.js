@@ -19,6 +19,7 @@ function render(entry) {
     card.querySelector(".ack").addEventListener("click", () => act(entry.alert_id, "ack"));
     card.querySelector(".resolve").addEventListener("click", () => act(entry.alert_id, "resolve"));
     card.querySelector(".details").addEventListener("click", () => details(entry.alert_id));
+    card.querySelector(".history").addEventListener("click", () => history(entry.alert_id));
     cards.set(entry.alert_id, card);
   }
   const a = entry.alert;
@@ -66,6 +67,23 @@ async function act(alertId, path) {
   const data = await resp.json();
   if (resp.ok) { setState(alertId, data.state); text(card, ".message", ""); }
   else { text(card, ".message", data.error || ("操作失败 " + resp.status)); }
+}
+
+function listItems(ul, items) {
+  ul.textContent = "";
+  for (const item of items) { const li = document.createElement("li"); li.textContent = item; ul.appendChild(li); }
+}
+
+async function history(alertId) {
+  const card = cards.get(alertId);
+  const resp = await fetch(`/api/alerts/${encodeURIComponent(alertId)}`);
+  if (!resp.ok) { text(card, ".message", "无权查看"); return; }
+  const rec = await resp.json();
+  listItems(card.querySelector(".evidence-list"), (rec.alert.evidence || []).map((id) => "事件 " + id));
+  listItems(card.querySelector(".audit-list"), rec.audit.map((e) =>
+    [e.at, e.actor, e.action, LABELS.states[e.to] || e.to, LABELS.outcomes[e.outcome] || "", e.note]
+      .filter(Boolean).join(" · ")));
+  card.querySelector(".history-box").hidden = false;
 }
 
 async function details(alertId) {
