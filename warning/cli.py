@@ -139,6 +139,7 @@ def _register_commands() -> None:
         "warning.desk.console",
         "warning.analysis.evaluate",
         "warning.desk.feed",
+        "warning.desk.report",
         "warning.analysis.forecast",
         "warning.analysis.replay",
         "warning.analysis.scoring",
