@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -59,8 +60,20 @@ def test_service_addresses_match() -> None:
     env = _env("worker")
     kafka_port = env["WARNING_KAFKA_BOOTSTRAP"].rsplit(":", 1)[1]
     assert f"PLAINTEXT://kafka:{kafka_port}" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    assert env["WARNING_REDIS_URL"].startswith("redis://redis:6379/")
+    url = urlsplit(env["WARNING_REDIS_URL"])
+    assert (url.hostname, url.port, url.username) == ("redis", 6379, "engine")
     assert "--appendonly" in SERVICES["redis"]["command"]
+
+
+def test_compose_redis_has_no_open_default_user() -> None:
+    """Issue 13, hole 3: `default` was `on nopass ~* +@all` and redis ran with protected mode off."""
+    command = SERVICES["redis"]["command"]
+    line = " ".join(command)  # redis takes one token per argv item: never "default off" in one item
+    assert "--user default off" in line
+    assert "--user engine on >${WARNING_REDIS_PASSWORD:?" in line
+    assert not any(c.startswith(("default ", "engine ")) for c in command)
+    assert "--protected-mode" not in command and "0.0.0.0" not in command
+    assert "--user engine" in " ".join(SERVICES["redis"]["healthcheck"]["test"])
 
 
 def test_kafka_image_matches_local_broker_version() -> None:
