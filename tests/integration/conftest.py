@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from warning import settings as settings_mod
 from warning.core.errors import ServiceUnavailable
 from warning.devtools import stack as stack_mod
 from warning.settings import Settings
+from warning.sinks.redis import RedisAlertSink
 
 
 def _stack_required() -> bool:
@@ -75,3 +77,18 @@ def redis_client(stack: Settings) -> Iterator[redis.Redis]:
 def unique() -> str:
     """A short random token for topic names, consumer groups and Redis key prefixes."""
     return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+async def rsink(stack: Settings, unique: str) -> AsyncIterator[RedisAlertSink]:
+    """A Redis sink on `settings.redis_url` under a per-test prefix, its keys removed after."""
+    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
+    prefix = f"test:{unique}:warning:"
+    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
+    try:
+        yield sink
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await sink.close()

@@ -36,20 +36,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def rsink(stack: Settings, unique: str) -> AsyncIterator[RedisAlertSink]:
-    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
-    prefix = f"test:{unique}:warning:"
-    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
-    try:
-        yield sink
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await client.delete(*keys)
-        await sink.close()
-
-
-@pytest.fixture
 async def officer(rsink: RedisAlertSink, unique: str) -> AsyncIterator[tuple[str, str]]:
     """An officer user of street S03 (keys under the test prefix); removed afterwards."""
     name, password = f"t{unique}", "s3cret-pass"

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import redis.asyncio as aioredis
 
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
 from warning.delivery.router import Deliverer
 from warning.desk.report import build, read, to_html, to_markdown
 from warning.devtools.testing import CST, T0, make_alert
-from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def rsink(stack: Settings, unique: str) -> AsyncIterator[RedisAlertSink]:
-    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
-    prefix = f"test:{unique}:warning:"
-    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
-    try:
-        yield sink
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await client.delete(*keys)
-        await sink.close()
 
 
 async def test_week_report_counts_match_a_direct_count_over_redis(rsink: RedisAlertSink) -> None:

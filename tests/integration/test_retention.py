@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis as sync_redis
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from warning.core.ports import ManualClock
@@ -23,20 +21,6 @@ from warning.devtools.testing import T0, make_alert
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink, jsonl_writer
-
-
-@pytest.fixture
-async def rsink(stack: Settings, unique: str) -> AsyncIterator[RedisAlertSink]:
-    client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
-    prefix = f"test:{unique}:warning:"
-    sink = RedisAlertSink(client, prefix=prefix, occurrence_ttl=600)
-    try:
-        yield sink
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await client.delete(*keys)
-        await sink.close()
 
 
 async def _closed_and_open(sink: RedisAlertSink) -> Deliverer:
