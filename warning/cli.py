@@ -146,6 +146,7 @@ def _register_commands() -> None:
         "warning.analysis.link",
         "warning.simulate.cli",
         "warning.devtools.stack",
+        "warning.units_cli",
         "warning.analysis.whatif",
     ):
         importlib.import_module(module).register(app)

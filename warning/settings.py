@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / ".state", description="WARNING_DATA_DIR: Faust table data and worker state"
     )
+    units_file: Path | None = Field(
+        default=None,
+        description="WARNING_UNITS_FILE: the district's own units (code,name,parent,level CSV, written by "
+        "`warning units load`); default <data_dir>/units.csv, and the simulator's Sxx-Cxx-Gxx layout "
+        "when that file does not exist",
+    )
     broker_session_timeout: float = Field(
         default=30.0,
         ge=6,
@@ -89,6 +95,10 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f'Unknown time zone "{value}"; use an IANA name such as Asia/Shanghai') from None
         return value
+
+    def units_path(self) -> Path:
+        """Where the engine reads (and `warning units load` writes) the district's units."""
+        return self.units_file or self.data_dir / "units.csv"
 
     def zone(self) -> tzinfo:
         """The district's zone, for `IngestSection.limits(zone=...)`."""

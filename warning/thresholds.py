@@ -30,6 +30,7 @@ from warning.core.errors import ImproperlyConfigured
 from warning.core.ingest import IngestLimits
 from warning.core.routing import DEFAULT_DEPARTMENT_CODES, RoutingRules, TargetKind
 from warning.core.taxonomy import CATEGORIES, LEVELS, AlertType, Level
+from warning.core.units import Hierarchy
 
 DEFAULT_FILE = Path(__file__).with_name("thresholds.toml")
 
@@ -49,14 +50,15 @@ class IngestSection(_Section):
     dead_letter_halt_ratio: float = Field(default=0.5, gt=0, le=1)
     dead_letter_halt_min_messages: int = Field(default=200, ge=1)
 
-    def limits(self, zone: tzinfo | None = None) -> IngestLimits:
-        """The core's typed view of this section; `zone` is the district's (settings.zone())."""
+    def limits(self, zone: tzinfo | None = None, hierarchy: Hierarchy | None = None) -> IngestLimits:
+        """The core's typed view of this section; `zone` and `hierarchy` are the district's (settings)."""
         return IngestLimits(
             max_record_bytes=self.max_record_bytes,
             max_text_chars=self.max_text_chars,
             future_tolerance=timedelta(seconds=self.future_tolerance_seconds),
             collective_headcount=self.collective_headcount,
             earliest_year=self.earliest_year,
+            hierarchy=hierarchy,
             **({"zone": zone} if zone is not None else {}),
         )
 
@@ -396,8 +398,8 @@ def _seconds(value: float) -> timedelta | None:
     return timedelta(seconds=value) if value else None
 
 
-def routing_rules(t: Thresholds) -> RoutingRules:
-    """The core's typed routing parameters from the [routing] and [lifecycle] sections."""
+def routing_rules(t: Thresholds, hierarchy: Hierarchy | None = None) -> RoutingRules:
+    """The core's typed routing parameters from the [routing] and [lifecycle] sections (and the units file)."""
     r, lc = t.routing, t.lifecycle
     return RoutingRules(
         targets={"blue": r.blue, "yellow": r.yellow, "orange": r.orange, "red": r.red},
@@ -407,6 +409,7 @@ def routing_rules(t: Thresholds) -> RoutingRules:
         suppress={k: timedelta(seconds=v) for k, v in r.suppress_seconds.items()},
         ack_deadlines={lv: _seconds(lc.ack_deadline_seconds.get(lv, 0)) for lv in LEVELS},
         max_evidence=r.max_evidence,
+        hierarchy=hierarchy,
     )
 
 

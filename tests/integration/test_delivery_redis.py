@@ -324,3 +324,40 @@ def test_cli_officer_login_scope_and_prefix(stack: Settings, cli_prefix: tuple[s
     assert officers == {name: "S03"}
     assert trail == [("acknowledge", name), ("resolve", name), ("acknowledge", "operator-zhao")]
     assert default_keys == 0  # nothing leaked to the default prefix
+
+
+async def test_own_geography_feeds_keep_my_unit_and_below(stack: Settings, rsink: RedisAlertSink, unique: str) -> None:
+    """With a units file (12-digit codes), feed keys embed the path and ACL patterns still mean "my unit and below"."""
+    from warning.core import units
+    from warning.units_cli import parse_csv
+
+    h = parse_csv(
+        "code,name,parent,level\n440305001000,南头街道,,street\n"
+        "440305001001,南头社区,440305001000,community\n440305001001-01,第一网格,440305001001,grid\n"
+        "440305002000,南山街道,,street\n440305002001,南山社区,440305002000,community\n"
+        "440305002001-01,第一网格,440305002001,grid\n"
+    )
+    sink = RedisAlertSink(rsink.client, prefix=rsink.prefix, occurrence_ttl=600, hierarchy=h)
+    metrics = Metrics.create(CollectorRegistry())
+    deliverer = Deliverer(sink, RoutingRules(hierarchy=h), metrics, ManualClock(T0), backoff=Backoff(0.05, 0.2))
+    await deliverer.handle(make_alert("mine", unit="440305001001-01"))
+    await deliverer.handle(make_alert("theirs", unit="440305002001-01"))
+    assert [r.alert_id for r in await sink.query(unit="440305001000")] == ["mine"]  # unit index from the file
+    name, password = f"t{unique}", "s3cret-pass"
+    await acl.add_user(rsink.client, "440305001000", name, password, prefix=rsink.prefix, h=h)
+    client = acl.officer_client(stack.redis_url, name, password)
+    try:
+        shown: list[str] = []
+        community = units.feed_key("440305001001", h)
+        assert community == "440305001000-440305001001"
+        await follow(
+            client, sink.feed_key(community), "desk", name, lambda _id, f: shown.append(f["alert_id"]), timeout=0.2
+        )
+        assert shown == ["mine"]
+        with pytest.raises(rexc.NoPermissionError):
+            await client.xrange(sink.feed_key(units.feed_key("440305002001", h)))
+    finally:
+        await client.aclose()
+        await rsink.client.acl_deluser(name)
+        if (await rsink.client.config_get("aclfile")).get("aclfile"):
+            await rsink.client.acl_save()

@@ -57,6 +57,7 @@ def test_output_files_are_named_by_the_topic_catalogue(small_run: tuple[Path, di
             "truth.jsonl",
             "case-labels.csv",
             "geography.json",
+            "units.csv",
             "manifest.json",
         ]
     )
@@ -641,3 +642,19 @@ def test_each_difficulty_is_deterministic_per_seed(difficulty: str, tmp_path: Pa
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     write(District(dataclasses.replace(cfg, seed=cfg.seed + 1)), tmp_path / "c", Settings().topics_dir)
     assert (tmp_path / "c" / "truth.jsonl").read_bytes() != (a / "truth.jsonl").read_bytes()
+
+
+def test_units_file_is_the_district_geography_in_the_default_layout(small_run: tuple[Path, dict[str, Any]]) -> None:
+    from warning.core import units
+    from warning.units_cli import read_units
+
+    out, _ = small_run
+    h = read_units(out / "units.csv")
+    geo = json.loads((out / "geography.json").read_text(encoding="utf-8"))
+    grids = [g for s in geo["streets"] for c in s["communities"] for g in c["grids"]]
+    assert h.district_name == geo["district"]["name"]
+    assert sum(u.level == "grid" for u in h.units.values()) == len(grids)
+    for g in grids:  # names from the file, keys and paths as the code-derived layout has them
+        assert units.name_of(g["code"], h) == g["name"]
+        assert units.feed_key(g["code"], h) == g["code"]
+        assert units.path_of(g["code"], h) == units.path_of(g["code"])

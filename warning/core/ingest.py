@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from warning.core import units
 from warning.core.errors import InvalidEvent
 from warning.core.events import Event, Location, Party, stable_id
-from warning.core.schemas import SCHEMA_VERSION, SCHEMAS, GridReport, HotlineCall, InputRecord, Petition
+from warning.core.schemas import SCHEMA_VERSION, SCHEMAS, GridReport, HotlineCall, InputRecord, LocationIn, Petition
 from warning.core.scrub import Kind, digits, scrub
 from warning.core.taxonomy import CATEGORIES, Channel
 from warning.core.tokens import Tokeniser
@@ -42,6 +42,7 @@ Reason = Literal[
     "bad_timestamp",
     "missing_grid",
     "bad_location",
+    "unknown_unit",
     "unknown_category",
     "future_timestamp",
     "text_too_long",
@@ -72,6 +73,8 @@ class IngestLimits:
     collective_headcount: int = 5
     earliest_year: int = 2000
     zone: tzinfo = field(default=CHINA_STANDARD_TIME)
+    hierarchy: units.Hierarchy | None = None
+    """The district's own units (``warning units load``); None = the default ``Sxx-Cxx-Gxx`` layout."""
 
 
 class Pseudonymiser:
@@ -205,18 +208,26 @@ def _check_times(record: InputRecord, received_at: datetime, limits: IngestLimit
         )
 
 
-def _check(record: InputRecord, received_at: datetime, limits: IngestLimits) -> None:
-    loc = record.location
+def _check_location(loc: LocationIn, h: units.Hierarchy | None) -> None:
+    """The grid must be a grid of the named community and street, in the district's own units if loaded."""
+    if h is not None:
+        unknown = [c for c in (loc.grid_id, loc.community, loc.street) if not units.is_unit(c, h)]
+        if unknown:
+            _invalid("unknown_unit", f"unit {unknown[0]!r} is not in the units file (WARNING_UNITS_FILE)")
     if not (
-        units.is_unit(loc.grid_id)
-        and units.kind(loc.grid_id) == "grid"
-        and units.community_of(loc.grid_id) == loc.community
-        and units.street_of(loc.grid_id) == loc.street
+        units.is_unit(loc.grid_id, h)
+        and units.kind(loc.grid_id, h) == "grid"
+        and units.community_of(loc.grid_id, h) == loc.community
+        and units.street_of(loc.grid_id, h) == loc.street
     ):
         _invalid(
             "bad_location",
             f"grid {loc.grid_id!r} is not a grid of community {loc.community!r} in street {loc.street!r}",
         )
+
+
+def _check(record: InputRecord, received_at: datetime, limits: IngestLimits) -> None:
+    _check_location(record.location, limits.hierarchy)
     if record.category not in CATEGORIES:
         _invalid(
             "unknown_category",

@@ -112,6 +112,8 @@ class RoutingRules:
         }
     )
     max_evidence: int = 50
+    hierarchy: units.Hierarchy | None = None
+    """The district's own units (``warning units load``); None = the default ``Sxx-Cxx-Gxx`` layout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +165,21 @@ class ApplyResult:
     entry_ids: tuple[str, ...] = ()
 
 
-def _target(kind: TargetKind, unit: str) -> str:
-    """The desk of hierarchy level `kind` responsible for `unit` (the unit itself if higher)."""
-    if kind == "unit":
-        return unit
+def _target(kind: TargetKind, unit: str, h: units.Hierarchy | None = None) -> str:
+    """The feed of the desk of hierarchy level `kind` responsible for `unit` (the unit's if higher).
+
+    Feeds are named by the desk unit's path key (`units.feed_key`), so an officer's key pattern
+    "my feed and the feeds below it" follows the district's own hierarchy.
+    """
     if kind == "district":
         return units.DISTRICT
-    if kind == "street":
-        return units.street_of(unit)
-    # community: a grid's community; a community, street or the district is its own desk
-    return units.community_of(unit) if units.kind(unit) == "grid" else unit
+    if kind == "unit":
+        desk = unit
+    elif kind == "street":
+        desk = units.street_of(unit, h)
+    else:  # community: a grid's community; a community, street or the district is its own desk
+        desk = units.community_of(unit, h) if units.kind(unit, h) == "grid" else unit
+    return units.feed_key(desk, h)
 
 
 def department_feed(name: str, rules: RoutingRules) -> str:
@@ -198,7 +205,7 @@ def route(alert: Alert, rules: RoutingRules, level: Level | None = None) -> tupl
     ('S03', 'district', 'all')
     """
     lvl = level or alert.level
-    feeds: list[str] = [_target(k, alert.unit) for k in rules.targets[lvl]]
+    feeds: list[str] = [_target(k, alert.unit, rules.hierarchy) for k in rules.targets[lvl]]
     if alert.type in rules.department_types:
         names: list[str] = []
         if alert.category in CATEGORIES:
@@ -390,17 +397,19 @@ def feed_entry(record: AlertRecord, kind: Kind) -> dict[str, str]:
     }
 
 
-def in_scope(record: AlertRecord, scope: str) -> bool:
+def in_scope(record: AlertRecord, scope: str, h: units.Hierarchy | None = None) -> bool:
     """True when a desk with `scope` may see the alert: its unit or a feed it went to is within."""
-    return _within(record.alert.unit, scope) or feed_in_scope(record.feeds, scope)
+    unit = record.alert.unit
+    own = units.within(unit, scope, h) if units.is_unit(unit, h) else _within(unit, scope, h)
+    return own or feed_in_scope(record.feeds, scope, h)
 
 
-def _within(feed: str, scope: str) -> bool:
+def _within(feed: str, scope: str, h: units.Hierarchy | None = None) -> bool:
     if feed.startswith(DEPT_PREFIX) or scope.startswith(DEPT_PREFIX):
         return feed == scope or scope == units.DISTRICT
-    return units.within(feed, scope)
+    return units.feed_within(feed, scope, h)
 
 
-def feed_in_scope(feeds: list[str] | tuple[str, ...], scope: str) -> bool:
-    """True when any of a feed entry's feeds is within `scope` (the console's filter)."""
-    return any(f != ALL_FEED and _within(f, scope) for f in feeds)
+def feed_in_scope(feeds: list[str] | tuple[str, ...], scope: str, h: units.Hierarchy | None = None) -> bool:
+    """True when any of a feed entry's feeds (path keys) is within `scope` (a unit code; the console's filter)."""
+    return any(f != ALL_FEED and _within(f, scope, h) for f in feeds)

@@ -11,9 +11,11 @@ Key scheme decision (documented in README/DESIGN notes of this module):
   (shown for the default prefix; ``WARNING_REDIS_PREFIX`` replaces ``warning:``, which is
   why that setting may hold no glob characters).
 
-  ``S03`` alone would not do as a glob (``S03*`` also matches ``S030``); unit codes are fixed
-  width and children always follow a ``-``, so "the unit, or the unit + '-' + anything" is
-  exact. The district-wide ``warning:feed:all`` is readable only by the district.
+  ``S03`` alone would not do as a glob (``S03*`` also matches ``S030``); feeds are named by the
+  unit's path key (`warning.core.units.feed_key`: the code itself in the default layout, the
+  ancestors' segments and the unit's joined by ``-`` in a district's own units file) and
+  children always follow a ``-``, so "the unit, or the unit + '-' + anything" is exact in any
+  layout. The district-wide ``warning:feed:all`` is readable only by the district.
 * Feed entries are **self-contained** (level, title, indicators, evidence count, action,
   state; `warning.core.routing.feed_entry`), so a desk needs nothing else to act. Alert
   hashes, indexes, the officers table and the audit stream are **not** readable by officer
@@ -76,11 +78,12 @@ class AuthenticationFailed(WarningError):
     """An officer's login was refused: wrong name or password, or no unit scope registered."""
 
 
-def check_scope(scope: str) -> str:
-    """Validate a desk scope: a unit code or ``dept:<code>``; return it."""
-    if units.is_unit(scope) or DEPT_RE.match(scope):
+def check_scope(scope: str, h: units.Hierarchy | None = None) -> str:
+    """Validate a desk scope: a unit code (of the units file, when one is loaded) or ``dept:<code>``."""
+    if units.is_unit(scope, h) or DEPT_RE.match(scope):
         return scope
-    raise ImproperlyConfigured(f'Unknown unit "{scope}"; expected district, Sxx, Sxx-Cxx, Sxx-Cxx-Gxx or dept:<code>')
+    expected = "district, a code of the units file" if h is not None else "district, Sxx, Sxx-Cxx, Sxx-Cxx-Gxx"
+    raise ImproperlyConfigured(f'Unknown unit "{scope}"; expected {expected} or dept:<code>')
 
 
 def check_name(name: str) -> str:
@@ -93,28 +96,36 @@ def check_name(name: str) -> str:
     return name
 
 
-def key_patterns(scope: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+def key_patterns(scope: str, prefix: str = DEFAULT_PREFIX, h: units.Hierarchy | None = None) -> list[str]:
     """ACL key patterns of a desk: its own feed and the feeds of the units below it."""
-    check_scope(scope)
+    check_scope(scope, h)
     feed = f"{prefix}feed:"
     if scope == units.DISTRICT:
         return [f"~{feed}*"]
     if scope.startswith(DEPT_PREFIX):
         return [f"~{feed}{scope}"]
-    return [f"~{feed}{scope}", f"~{feed}{scope}-*"]
+    key = units.feed_key(scope, h)
+    return [f"~{feed}{key}", f"~{feed}{key}-*"]
 
 
-def acl_rules(scope: str, password: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+def acl_rules(scope: str, password: str, prefix: str = DEFAULT_PREFIX, h: units.Hierarchy | None = None) -> list[str]:
     """The ``ACL SETUSER`` rules of an officer user (after ``reset``)."""
     if len(password) < 8:
         raise ImproperlyConfigured("officer passwords must have at least 8 characters")
-    return ["reset", "on", f">{password}", *key_patterns(scope, prefix), "-@all", *OFFICER_COMMANDS]
+    return ["reset", "on", f">{password}", *key_patterns(scope, prefix, h), "-@all", *OFFICER_COMMANDS]
 
 
-async def add_user(client: aioredis.Redis, scope: str, name: str, password: str, prefix: str = DEFAULT_PREFIX) -> bool:
-    """Create or replace an officer user and register its scope; True when ACL SAVE ran."""
+async def add_user(
+    client: aioredis.Redis,
+    scope: str,
+    name: str,
+    password: str,
+    prefix: str = DEFAULT_PREFIX,
+    h: units.Hierarchy | None = None,
+) -> bool:
+    """Create or replace an officer user and register its scope (a unit code); True when ACL SAVE ran."""
     check_name(name)
-    rules = acl_rules(scope, password, prefix)  # starts with reset: exactly these rules
+    rules = acl_rules(scope, password, prefix, h)  # starts with reset: exactly these rules
     setuser = cast(Callable[..., Awaitable[Any]], client.execute_command)  # untyped in redis-py
     await setuser("ACL", "SETUSER", name, *rules)
     await client.hset(f"{prefix}officers", name, scope)
@@ -174,7 +185,9 @@ def register(app: typer.Typer) -> None:
 
     @acl_app.command("add-user")
     def add_user_cmd(
-        unit: Annotated[str, typer.Option(help="scope: district, Sxx, Sxx-Cxx, Sxx-Cxx-Gxx or dept:<code>")],
+        unit: Annotated[
+            str, typer.Option(help="scope: district, a unit code (Sxx-Cxx or the units file's) or dept:<code>")
+        ],
         name: Annotated[str, typer.Option(help="login (a-z 0-9 _ . -)")],
         password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="at least 8 characters")],
     ) -> None:
@@ -183,18 +196,20 @@ def register(app: typer.Typer) -> None:
         Keys (the feed patterns and the officers table) are under ``WARNING_REDIS_PREFIX``.
         """
         from warning import settings as settings_mod
+        from warning.units_cli import configured_hierarchy
 
         cfg = settings_mod.load()
+        h = configured_hierarchy(cfg)
 
         async def run() -> bool:
             client = aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
             try:
-                return await add_user(client, check_scope(unit), name, password, prefix=cfg.redis_prefix)
+                return await add_user(client, check_scope(unit, h), name, password, prefix=cfg.redis_prefix, h=h)
             finally:
                 await client.aclose()
 
         saved = asyncio.run(run())
         typer.echo(
-            f"user {name}: feeds {' '.join(key_patterns(unit, cfg.redis_prefix))}"
+            f"user {name}: feeds {' '.join(key_patterns(unit, cfg.redis_prefix, h))}"
             + ("; ACL SAVE done" if saved else "; no aclfile configured (not persisted)")
         )

@@ -41,6 +41,7 @@ from warning.core.routing import (
     in_scope,
     occurrence_id,
 )
+from warning.core.units import Hierarchy
 from warning.delivery.clock import SystemClock
 from warning.sinks.base import AlertStore, Pending, SinkUnavailableError
 
@@ -221,7 +222,7 @@ class Deliverer:
         def plan(prev: AlertRecord | None) -> Write:
             if prev is None:
                 raise UnknownAlertError(f"no alert {alert_id}")
-            if scope is not None and not in_scope(prev, scope):
+            if scope is not None and not in_scope(prev, scope, self.rules.hierarchy):
                 raise OutOfScopeError(
                     f"无权操作: 预警 {alert_id} 不在 {by} 的辖区 {scope} 内 / "
                     f"refused: alert {alert_id} is outside the scope {scope} of officer {by}"
@@ -286,10 +287,11 @@ class Deliverer:
 class RulesFromReloader:
     """Rules from the thresholds in force, rebuilt only when the file's digest changes."""
 
-    def __init__(self, reloader: Reloader) -> None:
+    def __init__(self, reloader: Reloader, hierarchy: Hierarchy | None = None) -> None:
         self._reloader = reloader
+        self._hierarchy = hierarchy
         self._digest = ""
-        self._rules = RoutingRules()
+        self._rules = RoutingRules(hierarchy=hierarchy)
 
     def __call__(self) -> RoutingRules:
         """The current rules."""
@@ -297,7 +299,7 @@ class RulesFromReloader:
 
         loaded = self._reloader.current
         if loaded.digest != self._digest:
-            self._rules = routing_rules(loaded.thresholds)
+            self._rules = routing_rules(loaded.thresholds, self._hierarchy)
             self._digest = loaded.digest
         return self._rules
 
@@ -309,11 +311,17 @@ def build_deliverer(
     clock: Clock | None = None,
     sink: AlertStore | None = None,
 ) -> Deliverer:
-    """The production deliverer: sink at ``WARNING_REDIS_URL``/``WARNING_REDIS_PREFIX``, rules from thresholds."""
+    """The production deliverer: sink at ``WARNING_REDIS_URL``/``WARNING_REDIS_PREFIX``, rules from thresholds.
+
+    The district's own units (``WARNING_UNITS_FILE``) are read here, once: routing, scope checks
+    and the sink's unit indexes all follow the same hierarchy.
+    """
     from warning.sinks import open_sink
+    from warning.units_cli import configured_hierarchy
 
     d = reloader.current.thresholds.delivery
     clock = clock or SystemClock()
+    hierarchy = configured_hierarchy(settings)
     store = sink or open_sink(
         settings.redis_url,
         prefix=settings.redis_prefix,
@@ -321,10 +329,11 @@ def build_deliverer(
         feed_maxlen=d.feed_maxlen,
         audit_maxlen=d.audit_maxlen,
         clock=clock,
+        hierarchy=hierarchy,
     )
     return Deliverer(
         store,
-        RulesFromReloader(reloader),
+        RulesFromReloader(reloader, hierarchy),
         metrics,
         clock,
         backoff=Backoff(d.retry_base_seconds, d.retry_cap_seconds),

@@ -212,7 +212,7 @@ def file_names(topics_dir: Path) -> dict[Channel, str]:
 
 
 def write(district: District, out: Path, topics_dir: Path) -> dict[str, Any]:
-    """Write the three input files, truth.jsonl, geography.json and manifest.json; return the manifest."""
+    """Write the three input files, truth.jsonl, geography.json, units.csv and manifest.json; return the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     names = file_names(topics_dir)
     handles = {c: (out / n).open("w", encoding="utf-8", newline="\n") for c, n in names.items()}
@@ -231,6 +231,10 @@ def write(district: District, out: Path, topics_dir: Path) -> dict[str, Any]:
     (out / "geography.json").write_text(
         json.dumps(district.geography.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
+    from warning.core.units import parse
+    from warning.units_cli import render_csv
+
+    (out / "units.csv").write_text(render_csv(parse(district.geography.unit_rows())), encoding="utf-8")
     manifest = district.manifest({c: n for c, n in names.items()})
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest

@@ -181,6 +181,16 @@ class Geography:
                 return s
         raise KeyError(code)
 
+    def unit_rows(self) -> list[dict[str, str]]:
+        """Rows of the ``units.csv`` written beside the data (what ``warning units load`` reads)."""
+        rows = [{"code": "district", "name": self.name, "parent": "", "level": "district"}]
+        for s in self.streets:
+            rows.append({"code": s.code, "name": s.name, "parent": "", "level": "street"})
+            for c in s.communities:
+                rows.append({"code": c.code, "name": c.name, "parent": s.code, "level": "community"})
+                rows.extend({"code": g.code, "name": g.name, "parent": c.code, "level": "grid"} for g in c.grids)
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON written to ``geography.json``."""
         return {

@@ -9,6 +9,7 @@ from warning.sinks.base import DEFAULT_PREFIX, AlertStore, Pending
 
 if TYPE_CHECKING:
     from warning.core.ports import Clock
+    from warning.core.units import Hierarchy
 
 SCHEMES = ("memory", "redis", "rediss", "unix")
 
@@ -21,6 +22,7 @@ def open_sink(
     feed_maxlen: int = 100_000,
     audit_maxlen: int = 0,
     clock: Clock | None = None,
+    hierarchy: Hierarchy | None = None,
 ) -> AlertStore:
     """An `AlertStore` for `url`.
 
@@ -32,12 +34,19 @@ def open_sink(
     if scheme == "memory":
         from warning.sinks.memory import MemoryAlertSink
 
-        return MemoryAlertSink(occurrence_ttl=occurrence_ttl, audit_maxlen=audit_maxlen, clock=clock)
+        return MemoryAlertSink(
+            occurrence_ttl=occurrence_ttl, audit_maxlen=audit_maxlen, clock=clock, hierarchy=hierarchy
+        )
     if scheme in ("redis", "rediss", "unix"):
         from warning.sinks.redis import RedisAlertSink
 
         return RedisAlertSink.from_url(
-            url, prefix=prefix, occurrence_ttl=occurrence_ttl, feed_maxlen=feed_maxlen, audit_maxlen=audit_maxlen
+            url,
+            prefix=prefix,
+            occurrence_ttl=occurrence_ttl,
+            feed_maxlen=feed_maxlen,
+            audit_maxlen=audit_maxlen,
+            hierarchy=hierarchy,
         )
     raise ImproperlyConfigured(
         f'Unknown sink scheme "{scheme}" in {url!r}; valid options are {list(SCHEMES)}\n'

@@ -84,20 +84,20 @@ class SinkUnavailableError(Backpressure):
     """The store cannot be reached right now; the write did not happen and may be retried."""
 
 
-def ancestors(unit: str) -> list[str]:
-    """The unit and every unit above it, up to the district."""
+def ancestors(unit: str, h: units.Hierarchy | None = None) -> list[str]:
+    """The unit and every unit above it, up to the district (in the district's own units if loaded)."""
     chain = [unit]
     while unit != units.DISTRICT:
-        unit = units.parent(unit)
+        unit = units.parent(unit, h)
         chain.append(unit)
     return chain
 
 
-def index_names(record: AlertRecord) -> set[str]:
+def index_names(record: AlertRecord, h: units.Hierarchy | None = None) -> set[str]:
     """The query indexes an alert belongs to (its territory's units, departments, type, ...)."""
     names = {"all", f"type:{record.alert.type}", f"level:{record.level}", f"state:{record.state}"}
-    if units.is_unit(record.alert.unit):
-        names.update(f"unit:{u}" for u in ancestors(record.alert.unit))
+    if units.is_unit(record.alert.unit, h):
+        names.update(f"unit:{u}" for u in ancestors(record.alert.unit, h))
     names.update(f"unit:{f}" for f in record.feeds if f.startswith(DEPT_PREFIX))
     return names
 

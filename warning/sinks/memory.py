@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from warning.core.lifecycle import AlertRecord, AuditEntry
 from warning.core.ports import Clock
 from warning.core.routing import ApplyResult, Write
+from warning.core.units import Hierarchy
 from warning.delivery.clock import SystemClock
 from warning.sinks.base import (
     PENDING_STATE_INDEXES,
@@ -43,8 +44,10 @@ class MemoryAlertSink(AlertStore):
         occurrence_ttl: int = 35 * 86400,
         audit_maxlen: int = 0,
         clock: Clock | None = None,
+        hierarchy: Hierarchy | None = None,
     ) -> None:
         self.occurrence_ttl = occurrence_ttl
+        self.hierarchy = hierarchy  # the district's own units: which unit indexes an alert joins
         self.audit_maxlen = audit_maxlen
         self.clock: Clock = clock or SystemClock()
         self.records: dict[str, AlertRecord] = {}
@@ -107,8 +110,8 @@ class MemoryAlertSink(AlertStore):
             entry_id = self._next_id()
             self.feeds[feed].append((entry_id, dict(fields)))
             ids.append(entry_id)
-        old = index_names(write.prev) if write.prev else set()
-        new = index_names(record)
+        old = index_names(write.prev, self.hierarchy) if write.prev else set()
+        new = index_names(record, self.hierarchy)
         for name in old - new:
             self.indexes[name].pop(record.alert_id, None)
         for name in new:

@@ -58,6 +58,7 @@ from redis import exceptions as rexc
 from warning.core.lifecycle import AlertRecord, AuditEntry
 from warning.core.routing import ApplyResult, Write
 from warning.core.taxonomy import LEVELS
+from warning.core.units import Hierarchy
 from warning.sinks.base import (
     DEFAULT_PREFIX,
     PENDING_STATE_INDEXES,
@@ -162,8 +163,10 @@ class RedisAlertSink(AlertStore):
         feed_maxlen: int = 100_000,
         audit_maxlen: int = 0,
         pending_scan: int = PENDING_SCAN,
+        hierarchy: Hierarchy | None = None,
     ) -> None:
         self.client = client
+        self.hierarchy = hierarchy  # the district's own units: which unit indexes an alert joins
         self.prefix = prefix
         self.occurrence_ttl = occurrence_ttl
         self.feed_maxlen = feed_maxlen
@@ -241,8 +244,8 @@ class RedisAlertSink(AlertStore):
         for feed, fields in write.entries():
             ops.append(["xadd", k(self.feed_key(feed)), self.feed_maxlen, _flat(fields), True])
         ops.append(["hset", 1, _flat(record.to_fields())])
-        old = index_names(write.prev) if write.prev else set()
-        new = index_names(record)
+        old = index_names(write.prev, self.hierarchy) if write.prev else set()
+        new = index_names(record, self.hierarchy)
         for name in sorted(old - new):
             ops.append(["zrem", k(self.index_key(name)), record.alert_id])
         score = repr(epoch(record.last_seen))
@@ -424,7 +427,10 @@ class RedisAlertSink(AlertStore):
 
     async def _delete_alert(self, alert_id: str, fields: dict[str, str]) -> bool:
         record = AlertRecord.from_fields(fields)
-        keys = [self.alert_key(alert_id), *(self.index_key(n) for n in sorted(index_names(record) | {"due"}))]
+        keys = [
+            self.alert_key(alert_id),
+            *(self.index_key(n) for n in sorted(index_names(record, self.hierarchy) | {"due"})),
+        ]
         async with self._guard():
             done = await self._archive(keys=keys, args=[fields.get("version", ""), alert_id])
         return bool(done)

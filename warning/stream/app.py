@@ -33,11 +33,13 @@ from warning import logs
 from warning.core.engine import Engine
 from warning.core.ingest import Pseudonymiser
 from warning.core.ports import KeySpace
+from warning.core.units import Hierarchy
 from warning.metrics import Metrics
 from warning.pipeline import KEY_SPACES, Artefacts, build_detectors, build_engines, load_artefacts
 from warning.settings import Settings
 from warning.thresholds import Reloader, diff_summary
 from warning.topics import INPUT_CHANNELS, Catalog, Role, TopicSpec, load_catalog
+from warning.units_cli import configured_hierarchy
 
 log = logs.get("stream")
 
@@ -64,6 +66,8 @@ class Runtime:
     """Messages behind the log end over every assigned partition (the lag timer sets it)."""
     zone: tzinfo | None = None
     """The district's time zone (WARNING_TIMEZONE): ingest converts every time to it."""
+    hierarchy: Hierarchy | None = None
+    """The district's own units (WARNING_UNITS_FILE); None: the default Sxx-Cxx-Gxx layout."""
 
     def rebuild(self) -> None:
         """(Re)build the engines from the thresholds in force; agents pick them up per batch.
@@ -119,6 +123,7 @@ def create_app(
         artefacts=load_artefacts(),
         sources=input_sources(catalog),
         zone=settings.zone(),
+        hierarchy=configured_hierarchy(settings),
     )
     runtime.rebuild()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

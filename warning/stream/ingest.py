@@ -116,7 +116,8 @@ async def _ingest_one(
     metrics.events_received.labels(channel=channel).inc()
     try:
         thresholds = runtime.reloader.current.thresholds
-        event = ingest(channel, raw, received, runtime.pseudonymiser, thresholds.ingest.limits(zone=runtime.zone))  # type: ignore[arg-type]
+        limits = thresholds.ingest.limits(runtime.zone, runtime.hierarchy)
+        event = ingest(channel, raw, received, runtime.pseudonymiser, limits)  # type: ignore[arg-type]
     except InvalidEvent as exc:
         letter = DeadLetter(exc.reason, exc.detail, message.topic, message.partition, message.offset, received, raw)
         await send_dead_letter(runtime, dead_topic, letter, channel)
