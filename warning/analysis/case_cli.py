@@ -1,4 +1,4 @@
-"""``warning case-model train | evaluate | card``: the case model's three commands (issue 12)."""
+"""``warning case-model train | evaluate | card | labels``: the case model's commands (issue 12)."""
 
 from __future__ import annotations
 
@@ -184,6 +184,42 @@ def register(app: typer.Typer) -> None:
                               for r in rows[:12])  # fmt: skip
             typer.echo(f"{group}: {cells}")
         typer.echo(cm.summary_line(res))
+
+    @group.command("labels")
+    def labels_cmd(
+        out: Annotated[Path | None, typer.Option(help="labels CSV to write (default: standard output)")] = None,
+    ) -> None:  # fmt: skip
+        """Export officers' outcomes on resolved case alerts (Redis) as the CSV ``train --labels`` reads."""
+        import asyncio
+
+        from warning import settings as settings_mod
+        from warning.analysis import case_feedback as fb
+        from warning.sinks.redis import RedisAlertSink
+
+        cfg = settings_mod.load()
+
+        async def fetch() -> fb.Export:
+            sink = RedisAlertSink.from_url(cfg.redis_url, prefix=cfg.redis_prefix)
+            try:
+                return fb.labels_from(*await fb.read(sink))
+            finally:
+                await sink.close()
+
+        try:
+            export = asyncio.run(fetch())
+        except WarningError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        text = fb.to_csv(export.rows)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        positives = sum(r.label for r in export.rows)
+        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(export.skipped.items())) or "none"
+        typer.echo(f"{len(export.rows)} labelled cases ({positives} positive){f' -> {out}' if out else ''}; "
+                   f"case alerts without a label: {skipped}", err=True)  # fmt: skip
 
     @group.command("card")
     def card_cmd(
