@@ -31,12 +31,18 @@ Key scheme decision (documented in README/DESIGN notes of this module):
 `add_user` provisions with ``ACL SETUSER`` (resetting the user first, so re-running it is
 idempotent and can change a password or a scope) and ``ACL SAVE`` when the server runs with
 an aclfile (the local stack's ``<stack_dir>/redis/users.acl``).
+
+Redis Cluster (``redis+cluster://``, `warning.sinks.connect`): ACL users are per node, so
+`add_user` runs ``ACL SETUSER`` and ``ACL SAVE`` on every node, and a login is checked on any
+one node. The prefix carries a hash tag there (``{warning}:``); ``{`` and ``}`` are literal
+in ACL globs, so ``~{warning}:feed:S03 ~{warning}:feed:S03-*`` keep their meaning. Officers
+may also run ``CLUSTER SLOTS`` and ``COMMAND`` (topology and the command table, no data),
+which a cluster client needs to start.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -48,6 +54,7 @@ from warning.core import units
 from warning.core.errors import ImproperlyConfigured, WarningError
 from warning.core.routing import DEPT_PREFIX
 from warning.sinks.base import DEFAULT_PREFIX
+from warning.sinks.connect import AnyRedis, all_nodes, client_from_url, node_url
 
 NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 DEPT_RE: Final = re.compile(r"^dept:[a-z0-9_]{1,16}$")
@@ -71,6 +78,9 @@ OFFICER_COMMANDS: Final[tuple[str, ...]] = (
     "+xlen",
     "+xinfo|stream",
     "+xinfo|groups",
+    # a cluster-aware client (redis+cluster://) learns the slot map and command table first
+    "+cluster|slots",
+    "+command",
 )
 
 
@@ -116,7 +126,7 @@ def acl_rules(scope: str, password: str, prefix: str = DEFAULT_PREFIX, h: units.
 
 
 async def add_user(
-    client: aioredis.Redis,
+    client: AnyRedis,
     scope: str,
     name: str,
     password: str,
@@ -126,15 +136,14 @@ async def add_user(
     """Create or replace an officer user and register its scope (a unit code); True when ACL SAVE ran."""
     check_name(name)
     rules = acl_rules(scope, password, prefix, h)  # starts with reset: exactly these rules
-    setuser = cast(Callable[..., Awaitable[Any]], client.execute_command)  # untyped in redis-py
-    await setuser("ACL", "SETUSER", name, *rules)
+    await all_nodes(client, "ACL", "SETUSER", name, *rules)  # per node on a cluster
     await client.hset(f"{prefix}officers", name, scope)
     try:
-        aclfile = await client.config_get("aclfile")
+        aclfile = cast(dict[str, Any], await client.config_get("aclfile"))
     except rexc.ResponseError:
         return False
     if aclfile.get("aclfile"):
-        await client.acl_save()
+        await all_nodes(client, "ACL", "SAVE")
         return True
     return False
 
@@ -158,8 +167,8 @@ async def verify_password(redis_url: str, name: str, password: str) -> bool:
     """True when Redis accepts `name`/`password` (the officer's ACL user is the credential)."""
     if not NAME_RE.match(name):
         return False
-    client = aioredis.Redis.from_url(
-        anonymous_url(redis_url), username=name, password=password, socket_connect_timeout=2.0
+    client = aioredis.Redis.from_url(  # any node of a cluster knows every officer (add_user)
+        anonymous_url(node_url(redis_url)), username=name, password=password, socket_connect_timeout=2.0
     )
     try:
         return bool(await client.ping())
@@ -169,9 +178,9 @@ async def verify_password(redis_url: str, name: str, password: str) -> bool:
         await client.aclose()
 
 
-def officer_client(redis_url: str, name: str, password: str) -> aioredis.Redis:
-    """A client that speaks as the officer (for `warning feed`)."""
-    return aioredis.Redis.from_url(
+def officer_client(redis_url: str, name: str, password: str) -> AnyRedis:
+    """A client that speaks as the officer (for `warning feed`), cluster-aware for a cluster URL."""
+    return client_from_url(
         anonymous_url(redis_url), username=name, password=password, decode_responses=True, socket_timeout=None
     )
 
@@ -202,7 +211,7 @@ def register(app: typer.Typer) -> None:
         h = configured_hierarchy(cfg)
 
         async def run() -> bool:
-            client = aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
+            client = client_from_url(cfg.redis_url, decode_responses=True)
             try:
                 return await add_user(client, check_scope(unit, h), name, password, prefix=cfg.redis_prefix, h=h)
             finally:

@@ -37,7 +37,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-import redis.asyncio as aioredis
 import typer
 from redis import exceptions as rexc
 from rich.console import Console, Group
@@ -49,6 +48,7 @@ from warning.core.errors import WarningError
 from warning.core.lifecycle import OUTCOME_LABELS, OUTCOMES, STATE_LABELS, AlertRecord
 from warning.core.routing import KIND_LABELS
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
+from warning.sinks.connect import AnyRedis, client_from_url
 
 LEVEL_STYLES = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold red"}
 
@@ -84,7 +84,7 @@ def render_entry(fields: dict[str, str]) -> Panel:
     return Panel(Group(head, info, ind), border_style=style, expand=False)
 
 
-async def ensure_group(client: aioredis.Redis, key: str, group: str, from_now: bool = False) -> None:
+async def ensure_group(client: AnyRedis, key: str, group: str, from_now: bool = False) -> None:
     """Create the desk's consumer group unless it exists: from the start of the feed, or from now."""
     try:
         await client.xgroup_create(key, group, id="$" if from_now else "0", mkstream=True)
@@ -99,7 +99,7 @@ def _entries(resp: Any) -> list[tuple[str, dict[str, str] | None]]:
 
 
 async def follow(
-    client: aioredis.Redis,
+    client: AnyRedis,
     key: str,
     group: str,
     consumer: str,
@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
             client = (
                 acl.officer_client(cfg.redis_url, user, password or "")
                 if user
-                else aioredis.Redis.from_url(cfg.redis_url, decode_responses=True)
+                else client_from_url(cfg.redis_url, decode_responses=True)
             )
             try:
                 return await follow(

@@ -1,4 +1,4 @@
-"""Alert sinks, chosen by URL (STYLE.md S5): ``memory://`` or ``redis://...``."""
+"""Alert sinks, chosen by URL (STYLE.md S5): ``memory://``, ``redis://...`` or ``redis+cluster://...``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from warning.core.ports import Clock
     from warning.core.units import Hierarchy
 
-SCHEMES = ("memory", "redis", "rediss", "unix")
+SCHEMES = ("memory", "redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 def open_sink(
@@ -37,7 +37,7 @@ def open_sink(
         return MemoryAlertSink(
             occurrence_ttl=occurrence_ttl, audit_maxlen=audit_maxlen, clock=clock, hierarchy=hierarchy
         )
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in SCHEMES[1:]:  # Redis or Redis Cluster (warning.sinks.connect)
         from warning.sinks.redis import RedisAlertSink
 
         return RedisAlertSink.from_url(
@@ -50,7 +50,8 @@ def open_sink(
         )
     raise ImproperlyConfigured(
         f'Unknown sink scheme "{scheme}" in {url!r}; valid options are {list(SCHEMES)}\n'
-        "Operator action: set WARNING_REDIS_URL to redis://host:port/db (or memory:// for tests)."
+        "Operator action: set WARNING_REDIS_URL to redis://host:port/db, redis+cluster://host:port,host:port "
+        "(or memory:// for tests)."
     )
 
 

@@ -9,17 +9,12 @@ holds no business rule: routing, suppression, upgrades and escalation are decide
 
 Key prefix and Redis Cluster. Every key starts with `prefix` (``WARNING_REDIS_PREFIX``,
 default ``warning:``, so the default keys are ``warning:feed:...``, ``warning:alert:...``);
-two districts can share one Redis with ``district-a:`` and ``district-b:``. One write's
-keys (the alert hash, its occurrence mark, feeds, indexes, the audit stream) are all declared
-in KEYS, but without a hash tag they hash to different slots, and Redis Cluster refuses a
-script over keys of several slots (CROSSSLOT). A prefix holding a hash tag, e.g.
-``{warning}:`` or per district ``{district-a}:``, makes Cluster hash only the tag, so every
-key of one prefix lands in one slot: the script, the `pending` counts (ZINTERCARD) and the
-officers' ACL key patterns all keep working. The price is that one prefix lives on one shard
-(Cluster then buys failover, and spreads districts, not one district's keys); one district's
-load (DESIGN.md §8) fits a shard with room to spare. Sentinel works with any prefix. This
-module connects with a plain ``redis.asyncio.Redis``; a Cluster deployment must hand
-`RedisAlertSink` a cluster-aware client (not wired into `warning.sinks.open_sink` yet).
+two districts can share one Redis with ``district-a:`` and ``district-b:``. A
+``redis+cluster://`` URL connects a ``RedisCluster`` instead (`warning.sinks.connect`, which
+explains the rule): one write's keys are all declared in KEYS, and a prefix holding a hash tag
+(``{warning}:``, per district ``{district-a}:``) puts all of them in one slot, so the script,
+the `pending` counts (ZINTERCARD) and the officers' ACL key patterns keep working unchanged;
+an untagged prefix is refused at start-up. Sentinel works with any prefix.
 
 Audit retention. The audit stream is append-only and by default never trimmed: it is the
 record of who acknowledged, resolved or read what, and an inquiry needs its oldest lines as
@@ -52,7 +47,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
 from warning.core.lifecycle import AlertRecord, AuditEntry
@@ -68,6 +62,7 @@ from warning.sinks.base import (
     epoch,
     index_names,
 )
+from warning.sinks.connect import AnyRedis, check_prefix, client_from_url
 
 APPLY_LUA = """
 -- KEYS[1] alert hash; KEYS[2] occurrence mark; KEYS[3..] keys the ops name by index.
@@ -152,11 +147,11 @@ def _flat(fields: dict[str, str]) -> list[str]:
 
 
 class RedisAlertSink(AlertStore):
-    """`AlertStore` on Redis (``redis.asyncio``, responses decoded as UTF-8)."""
+    """`AlertStore` on Redis or Redis Cluster (``redis.asyncio``, responses decoded as UTF-8)."""
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: AnyRedis,
         *,
         prefix: str = DEFAULT_PREFIX,
         occurrence_ttl: int = 35 * 86400,
@@ -177,8 +172,9 @@ class RedisAlertSink(AlertStore):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisAlertSink:
-        """Connect lazily to `url` (``redis://[user:pass@]host:port/db``)."""
-        client = aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0)
+        """Connect lazily to `url` (``redis://[user:pass@]host:port/db`` or ``redis+cluster://host:port,...``)."""
+        check_prefix(url, kwargs.get("prefix", DEFAULT_PREFIX))
+        client = client_from_url(url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0)
         return cls(client, **kwargs)
 
     # keys -----------------------------------------------------------------------------
