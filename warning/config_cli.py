@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from warning import settings as settings_mod
 from warning import thresholds
 from warning.core.errors import ImproperlyConfigured
-from warning.metrics import Metrics
+from warning.metrics import Metrics, faust_metrics
 
 config_app = typer.Typer(no_args_is_help=True, help="The thresholds file: validate, show, compare.")
 metrics_app = typer.Typer(no_args_is_help=True, help="The engine's Prometheus metrics.")
@@ -98,12 +99,11 @@ def show(
 _EXPOSED_SUFFIX = {"counter": "_total", "info": "_info"}
 
 
-def _label_names(m: Metrics) -> dict[str, tuple[str, ...]]:
+def _label_names(m: Metrics, extra: Iterable[object] = ()) -> dict[str, tuple[str, ...]]:
     """Declared label names per family; a family whose children appear only at run time has no
     samples to read them from, so they come from the metric objects themselves."""
     out: dict[str, tuple[str, ...]] = {}
-    for f in dataclasses.fields(m):
-        obj = getattr(m, f.name)
+    for obj in [*(getattr(m, f.name) for f in dataclasses.fields(m)), *extra]:
         if isinstance(obj, MetricWrapperBase):
             # prometheus_client has no public accessor for a metric's declared label names
             out[obj._name] = tuple(obj._labelnames)
@@ -114,12 +114,13 @@ def _cell(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace("|", "\\|").strip()
 
 
-def metric_table(m: Metrics) -> str:
+def metric_table(m: Metrics, extra: Iterable[object] = ()) -> str:
     """The registry's metrics as a Markdown table: exposed name, type, labels, help.
 
-    Info metrics carry their values as labels set at run time (e.g. the thresholds version).
+    `extra` holds metric objects registered beside `m` (Faust's sensors). Info metrics carry
+    their values as labels set at run time (e.g. the thresholds version).
     """
-    declared = _label_names(m)
+    declared = _label_names(m, extra)
     rows = ["| metric | type | labels | help |", "| --- | --- | --- | --- |"]
     for family in sorted(m.registry.collect(), key=lambda fam: fam.name):
         name = family.name + _EXPOSED_SUFFIX.get(family.type, "")
@@ -132,8 +133,11 @@ def metric_table(m: Metrics) -> str:
 
 
 def current_table() -> str:
-    """The table of a freshly created registry (what a worker exposes before any traffic)."""
-    return metric_table(Metrics.create(CollectorRegistry()))
+    """The table of a freshly created registry (what a worker exposes before any traffic):
+    the engine's metrics and Faust's own sensors, as the worker registers them."""
+    registry = CollectorRegistry()
+    m = Metrics.create(registry)
+    return metric_table(m, tuple(faust_metrics(registry)))
 
 
 def readme_section(text: str) -> str:

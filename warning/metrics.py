@@ -9,6 +9,7 @@ person, case or grid id: that is both a cardinality bomb and a privacy leak.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
@@ -16,6 +17,12 @@ from warning.core.ingest import REASONS
 from warning.core.taxonomy import ALERT_TYPES, CHANNELS, LEVELS
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+DETECTORS = ("dynamic", "pattern", "pattern_district", "case", "relational")
+"""Every detector's `name` (the ``detector`` label); tests check `build_detectors` against it."""
+STATE_OWNERS = (*DETECTORS, "engine")
+"""``warning_state_entries`` labels: the detectors and the engine's own entries (clock, buffer, dedupe)."""
+FAUST_PREFIX = "faust"
+"""Name prefix of Faust's own sensor metrics: fixed, not the app id, so dashboards survive a rename."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,10 @@ class Metrics:
     batch_seconds: Histogram
     state_writes: Counter
     reorder_pending: Gauge
+    detector_seconds: Histogram
+    state_entries: Gauge
+    case_model: Info
+    case_score: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -154,6 +165,28 @@ class Metrics:
                 ["key_space"],
                 registry=registry,
             ),
+            detector_seconds=Histogram(
+                "warning_detector_seconds",
+                "Processing time of one detector call (an event's update for one key, or a message).",
+                ["detector"],
+                buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25),
+                registry=registry,
+            ),
+            state_entries=Gauge(
+                "warning_state_entries",
+                "Table entries held by each detector (and the engine) on this worker's partitions.",
+                ["detector"],
+                registry=registry,
+            ),
+            case_model=Info(
+                "warning_case_model", "Case-model artefact the case detector scores with.", registry=registry
+            ),
+            case_score=Histogram(
+                "warning_case_score",
+                "Model scores carried by case alerts (calibrated probability, 0-1).",
+                buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0),
+                registry=registry,
+            ),
         )
         m._precreate()
         return m
@@ -181,3 +214,29 @@ class Metrics:
             self.reorder_pending.labels(key_space=ks).set(0)
         for outcome in ("applied", "rejected"):
             self.config_reloads.labels(outcome=outcome)
+        for name in DETECTORS:
+            self.detector_seconds.labels(detector=name)
+        for owner in STATE_OWNERS:
+            self.state_entries.labels(detector=owner).set(0)
+
+
+def faust_metrics(registry: CollectorRegistry) -> Any:
+    """Faust's own sensor metrics (``faust_*``, a `faust.sensors.prometheus.FaustMetrics`) on `registry`.
+
+    Its labels are topic, partition, stream, table, operation, metric name and HTTP status
+    code: bounded by our own topics, tables and pages, never by a record's content.
+    """
+    from faust.sensors.prometheus import FaustMetrics
+
+    return FaustMetrics.create(registry, FAUST_PREFIX)
+
+
+def faust_sensors(registry: CollectorRegistry) -> Any:
+    """A Faust monitor (``app.monitor``) that records into `faust_metrics(registry)`.
+
+    faust.sensors.prometheus's `setup_prometheus_sensors` would add a second /metrics page and
+    prefix the names with the app id; this keeps one page and one fixed prefix.
+    """
+    from faust.sensors.prometheus import PrometheusMonitor
+
+    return PrometheusMonitor(metrics=faust_metrics(registry))

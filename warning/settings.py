@@ -60,6 +60,18 @@ class Settings(BaseSettings):
         description="WARNING_BROKER_SESSION_TIMEOUT: seconds before a silent worker loses its partitions "
         "(shorter = faster takeover after a crash, longer = fewer false rebalances)",
     )
+    health_redis_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="WARNING_HEALTH_REDIS_SECONDS: /healthz turns 503 once the router has failed to reach "
+        "Redis for this long, so an orchestrator restarts the worker",
+    )
+    health_stall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="WARNING_HEALTH_STALL_SECONDS: /healthz turns 503 when messages wait (lag > 0) and no "
+        "agent has processed a batch for this long (Faust's stalled consumer, faust#175)",
+    )
     bind_host: str = Field(
         default="127.0.0.1",
         description="WARNING_BIND_HOST: address the worker's /metrics and the console listen on "

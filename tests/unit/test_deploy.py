@@ -130,3 +130,45 @@ def test_every_alert_rule_has_a_promtool_test() -> None:
         case["alertname"] for test in spec["tests"] for case in test.get("alert_rule_test", []) if case["exp_alerts"]
     }
     assert alerts <= firing, f"alerts with no firing test in rules_test.yml: {sorted(alerts - firing)}"
+    quiet = {
+        case["alertname"]
+        for test in spec["tests"]
+        for case in test.get("alert_rule_test", [])
+        if not case["exp_alerts"]
+    }
+    # a rule that fires on everything passes a firing test too: each needs a case where it stays quiet
+    assert alerts <= quiet, f"alerts with no non-firing test in rules_test.yml: {sorted(alerts - quiet)}"
+    assert {case["alertname"] for t in spec["tests"] for case in t.get("alert_rule_test", [])} <= alerts
+
+
+def test_the_operations_alerts_of_issue_14_exist() -> None:
+    """Worker down, lag growing, dead letters, Redis failures/backlog, red unacked, reload failing, ingest halted."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text(encoding="utf-8"))
+    exprs = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    wanted = {
+        "WarningWorkerDown": "up{",
+        "WarningConsumerLagGrowing": "warning_consumer_lag_messages",
+        "WarningDeadLettersRising": "warning_events_dead_lettered_total",
+        "WarningRedisWriteErrors": "warning_redis_write_errors_total",
+        "WarningRedisDeliveryBacklog": "warning_delivery_backlog_alerts",
+        "WarningRedAlertUnacknowledged": 'level="red"',
+        "WarningThresholdsRejected": 'outcome="rejected"',
+        "WarningIngestHalted": "warning_ingest_halted",
+    }
+    for alert, needle in wanted.items():
+        assert alert in exprs, f"rules.yml lacks {alert}"
+        assert needle in exprs[alert], f"{alert} no longer watches {needle}"
+    # internal topics (changelogs, repartitions) count: the lag rule must not filter topics
+    assert "topic=" not in exprs["WarningConsumerLagGrowing"]
+
+
+def test_worker_healthcheck_probes_healthz_on_the_web_port() -> None:
+    """Issue 14, item 5: the orchestrator learns from /healthz (503 = stalled or Redis gone)."""
+    check = SERVICES["worker"]["healthcheck"]
+    test = check["test"]
+    assert test[0] == "CMD" and test[1] == "python", "python:3.11-slim has no curl: probe with urllib"
+    assert "FROM python:" in (DEPLOY / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    url = re.search(r"http://127\.0\.0\.1:(\d+)/healthz", " ".join(test))
+    assert url is not None, test
+    assert int(url.group(1)) == int(_env("worker")["WARNING_WEB_PORT"])
+    assert check["retries"] >= 2 and "start_period" in check

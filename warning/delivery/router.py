@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,7 +92,8 @@ class Deliverer:
 
     `rules` is either fixed `RoutingRules` or a zero-argument callable returning the rules in
     force (so a thresholds reload takes effect without a restart). `metrics` may be None
-    (CLI tools); `sleep` is injectable so tests do not wait for real backoff.
+    (CLI tools); `sleep` is injectable so tests do not wait for real backoff, `monotonic`
+    so they set the outage start `unreachable_since` (/healthz) by hand.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class Deliverer:
         backoff: Backoff = Backoff(),
         conflict_retries: int = 20,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink = sink
         self._rules = rules
@@ -112,6 +115,9 @@ class Deliverer:
         self.backoff = backoff
         self.conflict_retries = conflict_retries
         self._sleep = sleep
+        self._monotonic = monotonic
+        self.unreachable_since: float | None = None
+        """Monotonic time of the first failed attempt of the current outage (None: reachable); /healthz reads it."""
 
     @property
     def rules(self) -> RoutingRules:
@@ -126,8 +132,9 @@ class Deliverer:
             while True:
                 attempt += 1
                 try:
-                    return await op(), attempt
+                    result = await op()
                 except SinkUnavailableError as exc:
+                    self._unreachable()
                     delay = self.backoff.delay(attempt)
                     if self.metrics is not None:
                         self.metrics.redis_write_errors.inc()
@@ -137,9 +144,30 @@ class Deliverer:
                     backlog = True
                     log.warning("sink unavailable (%s); retry %d in %.2fs", exc, attempt, delay)
                     await self._sleep(delay)
+                else:
+                    self.unreachable_since = None
+                    return result, attempt
         finally:
             if backlog and self.metrics is not None:
                 self.metrics.delivery_backlog.dec()
+
+    def _unreachable(self) -> None:
+        if self.unreachable_since is None:
+            self.unreachable_since = self._monotonic()
+
+    async def probe(self) -> bool:
+        """One cheap read (no retry) so an idle router still learns whether Redis answers.
+
+        A timer calls it: without traffic, nothing else would notice an outage before the
+        first alert has to wait for it. Returns whether Redis answered.
+        """
+        try:
+            await self.sink.due(self.clock.now(), 1)
+        except SinkUnavailableError:
+            self._unreachable()
+            return False
+        self.unreachable_since = None
+        return True
 
     async def _cas(
         self, alert_id: str, plan: Callable[[AlertRecord | None], Write | None]

@@ -19,6 +19,7 @@ Agents keep ``concurrency=1``: faust#606 loses messages under concurrency > 1.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -31,10 +32,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from warning import logs
 from warning.core.engine import Engine
+from warning.core.health import Limits, Verdict, assess
 from warning.core.ingest import Pseudonymiser
 from warning.core.ports import KeySpace
 from warning.core.units import Hierarchy
-from warning.metrics import Metrics
+from warning.metrics import STATE_OWNERS, Metrics, faust_sensors
 from warning.pipeline import KEY_SPACES, Artefacts, build_detectors, build_engines, load_artefacts
 from warning.settings import Settings
 from warning.thresholds import Reloader, diff_summary
@@ -68,6 +70,10 @@ class Runtime:
     """The district's time zone (WARNING_TIMEZONE): ingest converts every time to it."""
     hierarchy: Hierarchy | None = None
     """The district's own units (WARNING_UNITS_FILE); None: the default Sxx-Cxx-Gxx layout."""
+    deliverer: Any = None
+    """The router's `Deliverer` (None without delivery): /healthz reads its `unreachable_since`."""
+    tables: dict[KeySpace, Any] = field(default_factory=dict)
+    """Each key space's state table (the state-size timer counts their entries)."""
 
     def rebuild(self) -> None:
         """(Re)build the engines from the thresholds in force; agents pick them up per batch.
@@ -76,8 +82,10 @@ class Runtime:
         or reconfigure detectors without restarting: a disabled detector's entries stay in the
         table untouched, an enabled one starts from empty state.
         """
+        from warning.stream.timing import timed
+
         thresholds = self.reloader.current.thresholds
-        detectors = build_detectors(thresholds, self.artefacts)
+        detectors = timed(build_detectors(thresholds, self.artefacts), self.metrics.detector_seconds)
         engines = build_engines(detectors, thresholds)
         for engine in engines.values():
             engine.sources = self.sources
@@ -85,6 +93,11 @@ class Runtime:
         loaded = self.reloader.current
         self.metrics.thresholds_info.info(
             {"version": loaded.thresholds.version, "digest": loaded.digest, "path": str(loaded.path)}
+        )
+        model = self.artefacts.get("case_model")
+        scoring = thresholds.case.enabled and model is not None
+        self.metrics.case_model.info(
+            {"version": str(model.version) if model is not None else "none", "scoring": "yes" if scoring else "no"}
         )
 
     def touch(self, agent: str) -> None:
@@ -128,6 +141,7 @@ def create_app(
     runtime.rebuild()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = _faust_app(settings, catalog)
+    app.monitor = faust_sensors(runtime.metrics.registry)
     topics = {ks: _json_topic(app, catalog.specs[role]) for ks, role in KEY_SPACE_ROLES.items()}
     alerts_topic = _json_topic(app, catalog.alerts)
     dead_topic = app.topic(catalog.dead_letters.name, key_type=bytes, value_serializer="raw")
@@ -217,6 +231,41 @@ def _register_timers(app: faust.App, runtime: Runtime) -> None:
         except Exception:
             log.debug("lag_measure_failed")
 
+    @app.timer(interval=60.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
+    async def measure_state() -> None:
+        """Entries per detector over this worker's table partitions (a full key scan: once a minute)."""
+        try:
+            counts = await count_state(runtime.tables.values())
+        except RuntimeError:  # the memory store's dict changed under the scan: next minute
+            return
+        except Exception:
+            log.debug("state_measure_failed")
+            return
+        for owner in {*STATE_OWNERS, *counts}:
+            metrics.state_entries.labels(detector=owner).set(counts.get(owner, 0))
+
+
+async def count_state(tables: Any, chunk: int = 5000) -> dict[str, int]:
+    """Entries per owner over `tables`, yielding to the loop every `chunk` keys (agents keep running)."""
+    from warning.stream.timing import state_entries
+
+    total: dict[str, int] = {}
+    for table in tables:
+        keys: list[Any] = []
+        for key in table:  # its keys (a Faust table iterates like a dict)
+            keys.append(key)
+            if len(keys) >= chunk:
+                _add(total, state_entries(keys))
+                keys.clear()
+                await asyncio.sleep(0)
+        _add(total, state_entries(keys))
+    return total
+
+
+def _add(total: dict[str, int], more: Any) -> None:
+    for k, v in more.items():
+        total[k] = total.get(k, 0) + v
+
 
 def _register_pages(app: faust.App, runtime: Runtime) -> None:
     @app.page("/metrics")
@@ -225,25 +274,31 @@ def _register_pages(app: faust.App, runtime: Runtime) -> None:
 
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:
-        healthy, detail = health(runtime, time.monotonic())
-        body = {"ok": healthy, "thresholds": runtime.reloader.current.thresholds.version, **detail}
-        return web.json(body, status=200 if healthy else 503)
+        verdict = health(runtime, time.monotonic())
+        body = {
+            "ok": verdict.ok,
+            "reasons": list(verdict.reasons),
+            "thresholds": runtime.reloader.current.thresholds.version,
+            **verdict.detail,
+        }
+        return web.json(body, status=200 if verdict.ok else 503)
 
 
-STALL_SECONDS = 120.0
+def health(runtime: Runtime, now: float) -> Verdict:
+    """The /healthz verdict (`warning.core.health.assess`) from the runtime's readings at `now`.
 
-
-def health(runtime: Runtime, now: float) -> tuple[bool, dict[str, Any]]:
-    """Unhealthy when messages wait (lag > 0) but no agent has processed a batch for a while.
-
-    That is Faust's known stalled-consumer failure (faust#175): the process lives, nothing
-    moves. An orchestrator restarts the worker on a 503.
+    Stalled consumer (faust#175: lag > 0, no batch for WARNING_HEALTH_STALL_SECONDS) or Redis
+    out of the router's reach for WARNING_HEALTH_REDIS_SECONDS: the process lives, nothing
+    useful happens, so an orchestrator restarts the worker on the 503.
     """
-    lag = runtime.lag
-    last = max(runtime.progress.values(), default=None)
-    idle = None if last is None else round(now - last, 1)
-    stalled = lag > 0 and idle is not None and idle > STALL_SECONDS
-    return not stalled, {"lag": lag, "idle_seconds": idle}
+    settings = runtime.settings
+    return assess(
+        now,
+        lag=runtime.lag,
+        last_progress=max(runtime.progress.values(), default=None),
+        redis_down_since=getattr(runtime.deliverer, "unreachable_since", None),
+        limits=Limits(settings.health_stall_seconds, settings.health_redis_seconds),
+    )
 
 
 def run_worker(settings: Settings, deliver: bool = True) -> None:

@@ -39,6 +39,15 @@ def register(app: faust.App, runtime: Runtime, alerts_topic: Any, dead_topic: An
             runtime.touch("router")
 
     app.agent(alerts_topic, name="router")(router_agent)
+    runtime.deliverer = deliverer
+
+    # on every worker: an idle router must notice an outage too (/healthz, WARNING_HEALTH_REDIS_SECONDS)
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def probe_redis() -> None:
+        try:
+            await deliverer.probe()
+        except Exception:
+            log.exception("redis_probe_failed")
 
     @app.timer(interval=15.0, on_leader=True)  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def escalate() -> None:
