@@ -183,7 +183,7 @@ class Metrics:
             ),
             case_score=Histogram(
                 "warning_case_score",
-                "Model scores carried by case alerts (calibrated probability, 0-1).",
+                "Case-model score of a case after each of its events (calibrated probability, 0-1).",
                 buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0),
                 registry=registry,
             ),

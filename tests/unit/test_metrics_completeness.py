@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from warning.core.detectors.case import FEATURES, CaseDetector, CaseParams, LinearCaseModel
 from warning.core.engine import DictKV, Engine
 from warning.core.events import Event, Location
 from warning.core.ports import NOTHING, Outcome
@@ -100,3 +102,28 @@ async def test_count_state_sums_every_table_in_chunks() -> None:
     case = {"0/case|person:x|s": 1, "0/~clock": 1}
     counts = await count_state([street, case], chunk=3)
     assert counts == {"dynamic": 10, "engine": 3, "case": 1}
+
+
+def test_case_scores_of_every_event_are_observed_and_match_the_alerts_score() -> None:
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[FEATURES.index("failed_mediations")] = 2.0
+    model = LinearCaseModel("t1", FEATURES, np.zeros(n), np.ones(n), coef, -2.0)
+    m = Metrics.create(CollectorRegistry())
+    (det,) = timed([CaseDetector(CaseParams(), model)], m.detector_seconds, m.case_score)
+    engine = Engine("case", [det])
+    kv = DictKV()
+    loc = Location("S01", "S01-C01", "S01-C01-G01")
+    alerts = []
+    for i, text in enumerate(["咨询", "调解未果", "第2次调解未果"]):
+        t = T0 + timedelta(days=i)
+        event = Event(f"c{i}", "grid", f"r{i}", t, t, loc, "family", case_ref="TJ9", text=text)
+        alerts += engine.offer(kv, event).alerts
+    alerts += engine.drain(kv).alerts
+    assert m.registry.get_sample_value("warning_case_score_count") == 3  # every event, alerted or not
+    scored = [a.score for a in alerts if a.score is not None]
+    assert scored, "the model should have raised the case"
+    total = m.registry.get_sample_value("warning_case_score_sum")
+    assert total is not None and max(scored) <= total
+    state = kv.get("case|TJ9|state")
+    assert state is not None and abs(CaseDetector(CaseParams(), model).score_of(state) - scored[-1]) < 1e-5  # type: ignore[operator]  # float | None

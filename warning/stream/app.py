@@ -85,7 +85,9 @@ class Runtime:
         from warning.stream.timing import timed
 
         thresholds = self.reloader.current.thresholds
-        detectors = timed(build_detectors(thresholds, self.artefacts), self.metrics.detector_seconds)
+        detectors = timed(
+            build_detectors(thresholds, self.artefacts), self.metrics.detector_seconds, self.metrics.case_score
+        )
         engines = build_engines(detectors, thresholds)
         for engine in engines.values():
             engine.sources = self.sources

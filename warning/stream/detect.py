@@ -140,8 +140,6 @@ async def _emit(
     for alert in report.alerts:
         await _send(alerts_topic, alert.alert_id.encode(), alert.to_dict())
         metrics.alerts_emitted.labels(type=alert.type, level=alert.level).inc()
-        if alert.type == "case" and alert.score is not None:
-            metrics.case_score.observe(alert.score)
         metrics.events_out.labels(topic=alerts_topic.get_topic_name()).inc()
     for failure in report.failures:
         m = last.message

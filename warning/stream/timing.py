@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import Histogram
@@ -24,14 +24,21 @@ from warning.core.ports import Detector, KeySpace, Message, Outcome, StateStore
 
 
 class Timed:
-    """A detector whose calls are timed into `histogram` (labelled with the detector's name)."""
+    """A detector whose calls are timed into `histogram` (labelled with the detector's name).
 
-    def __init__(self, inner: Detector, histogram: Histogram) -> None:
+    With `scores`, a detector that can score a state (the case detector's `score_of`) has the
+    score of the key's new state observed there after every successful update.
+    """
+
+    def __init__(self, inner: Detector, histogram: Histogram, scores: Histogram | None = None) -> None:
         self.inner = inner
         self.name = inner.name
         self.version = inner.version
         self.key_space: KeySpace = inner.key_space
         self._observe = histogram.labels(detector=inner.name).observe
+        scorer = getattr(inner, "score_of", None)
+        self._scorer: Callable[[Any], float | None] | None = scorer if scores is not None else None
+        self._score = scores.observe if scores is not None else None
 
     def keys(self, event: Event) -> Sequence[str]:
         """The wrapped detector's keys (not timed: trivial, and called once per event)."""
@@ -41,9 +48,15 @@ class Timed:
         """The wrapped update, timed (also when it raises: a slow failure is still slow)."""
         started = time.perf_counter()
         try:
-            return self.inner.update(store, key, event)
+            outcome = self.inner.update(store, key, event)
         finally:
             self._observe(time.perf_counter() - started)
+        if self._scorer is not None and self._score is not None:
+            state = store.get("state")
+            score = None if state is None else self._scorer(state)
+            if score is not None:
+                self._score(score)
+        return outcome
 
     def receive(self, store: StateStore, key: str, message: Message) -> Outcome:
         """The wrapped receive, timed."""
@@ -58,9 +71,9 @@ class Timed:
         return getattr(self.inner, name)
 
 
-def timed(detectors: Iterable[Detector], histogram: Histogram) -> list[Detector]:
+def timed(detectors: Iterable[Detector], histogram: Histogram, scores: Histogram | None = None) -> list[Detector]:
     """Wrap every detector in `Timed`."""
-    return [Timed(d, histogram) for d in detectors]
+    return [Timed(d, histogram, scores) for d in detectors]
 
 
 def state_owner(key: str) -> str:

@@ -83,6 +83,16 @@ class CaseDetector(WholeStateDetector):
         """Empty case state."""
         return init_state()
 
+    def score_of(self, state: DetectorState) -> float | None:
+        """The model's score of a case state, as `step` scores it (None without a model).
+
+        The stream exports it per event (``warning_case_score``): the distribution over every
+        case, not only over the alerted ones, is what shows a model drifting.
+        """
+        if self.model is None:
+            return None
+        return float(self.model.score(features(state, self.params))[0])
+
     def key(self, event: Event) -> str | None:
         """``case_ref``, else ``person:<first complainant's person_ref>``, else not a case event."""
         if event.case_ref:
