@@ -69,7 +69,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def latency(base: Settings, rate: float, seconds: float) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    redis_url = f"redis://127.0.0.1:{base.redis_port}/{BENCH_DB}"
+    redis_url = Settings(redis_url=f"redis://127.0.0.1:{base.redis_port}/{BENCH_DB}").redis_dsn()  # as cli
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     engine = Engine(base, workdir, uuid.uuid4().hex[:8], extra_env={"WARNING_REDIS_URL": redis_url})

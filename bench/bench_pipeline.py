@@ -208,7 +208,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Settings()
     stack_mod.up(base)
-    redis_url = f"redis://127.0.0.1:{base.redis_port}/{BENCH_DB}"
+    redis_url = Settings(redis_url=f"redis://127.0.0.1:{base.redis_port}/{BENCH_DB}").redis_dsn()  # as cli
     redis.Redis.from_url(redis_url).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     rows = _district(base, args.days, workdir)

@@ -111,7 +111,7 @@ def worker(
     from warning.stream.app import run_worker
 
     sys.argv = [*sys.argv[:1], "worker"]  # faust's command line parser reads argv
-    run_worker(settings_mod.load(), deliver=not no_delivery)
+    run_worker(settings_mod.load("engine"), deliver=not no_delivery)
 
 
 @app.command()

@@ -7,14 +7,21 @@ the thresholds file, which operators edit and the engine hot-reloads.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+RedisRole = Literal["engine", "console", "cli"]
+REDIS_ROLES: Final[tuple[RedisRole, ...]] = ("engine", "console", "cli")
+"""Redis ACL users of the programs: `warning worker`, `warning console`, every other command."""
 
 
 class Settings(BaseSettings):
@@ -32,6 +39,17 @@ class Settings(BaseSettings):
         pattern=r"^[^\s*?\[\]\\]+$",
         description="WARNING_REDIS_PREFIX: prefix of every Redis key (one per district sharing a Redis; "
         "a hash tag such as {warning}: for Redis Cluster)",
+    )
+    redis_user: str | None = Field(
+        default=None,
+        description="WARNING_REDIS_USER: Redis ACL user this process connects as; default: its role's "
+        "(engine for `warning worker`, console for `warning console`, cli for other commands). "
+        "Credentials in WARNING_REDIS_URL win over this",
+    )
+    redis_password: SecretStr | None = Field(
+        default=None,
+        description="WARNING_REDIS_PASSWORD: that user's password; default: the one `warning stack up` "
+        "generated in <stack_dir>/redis/passwords/<user>",
     )
     app_id: str = Field(default="warning-engine", description="WARNING_APP_ID: Faust app id / consumer group")
     pseudonym_key: SecretStr = Field(
@@ -108,15 +126,65 @@ class Settings(BaseSettings):
             raise ValueError(f'Unknown time zone "{value}"; use an IANA name such as Asia/Shanghai') from None
         return value
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Like pydantic's, with the password `load` put into `redis_url` masked."""
+        for name, value in super().__repr_args__():
+            yield name, (_masked(value) if name == "redis_url" and isinstance(value, str) else value)
+
     def units_path(self) -> Path:
         """Where the engine reads (and `warning units load` writes) the district's units."""
         return self.units_file or self.data_dir / "units.csv"
+
+    def redis_password_file(self, user: str) -> Path:
+        """Where the local stack keeps the generated password of a programs' user (mode 0600)."""
+        return self.stack_dir.expanduser().resolve() / "redis" / "passwords" / user
+
+    def redis_dsn(self, role: RedisRole = "cli") -> str:
+        """`redis_url` carrying this process's ACL credentials (``user:password@``).
+
+        The URL is how every client here connects (compose already puts ``engine:...@`` in it),
+        so credentials ride in it: a URL that has them is kept; otherwise the user is
+        ``WARNING_REDIS_USER`` or the `role`'s, the password ``WARNING_REDIS_PASSWORD`` or the
+        local stack's generated file. With neither, the URL stays bare (a server whose
+        ``default`` user is open), so a developer's own Redis still works.
+        """
+        parts = urlsplit(self.redis_url)
+        if "@" in parts.netloc or "password=" in parts.query or parts.scheme == "memory":
+            return self.redis_url
+        user = self.redis_user or role
+        if self.redis_password is not None:
+            password = self.redis_password.get_secret_value()
+        else:
+            try:
+                password = self.redis_password_file(user).read_text(encoding="utf-8").strip()
+            except OSError:
+                return self.redis_url
+        cred = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        if parts.scheme == "unix":
+            sep = "&" if parts.query else "?"
+            return f"{self.redis_url}{sep}username={quote(user, safe='')}&password={quote(password, safe='')}"
+        return self.redis_url.replace("://", f"://{cred}@", 1)
 
     def zone(self) -> tzinfo:
         """The district's zone, for `IngestSection.limits(zone=...)`."""
         return ZoneInfo(self.timezone)
 
 
-def load() -> Settings:
-    """Settings from the environment (one call per process entry point)."""
-    return Settings()
+def _masked(url: str) -> str:
+    """`url` with the password of ``user:password@`` replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    netloc, at, tail = rest.partition("@")
+    if not at or "/" in netloc:
+        return url
+    return f"{scheme}{sep}{netloc.partition(':')[0]}:***@{tail}"
+
+
+def load(role: RedisRole = "cli") -> Settings:
+    """Settings from the environment (one call per process entry point).
+
+    `role` names the program (``engine`` for the worker, ``console``, ``cli``): its Redis ACL
+    user and password go into `redis_url` (`Settings.redis_dsn`), so every client built from
+    it authenticates; officers' clients strip them (`warning.delivery.acl.anonymous_url`).
+    """
+    s = Settings()
+    return s.model_copy(update={"redis_user": s.redis_user or role, "redis_url": s.redis_dsn(role)})

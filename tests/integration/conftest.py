@@ -43,7 +43,9 @@ def stack() -> Settings:
         if _stack_required():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    return cfg
+    # again after `up`: the stack's generated passwords exist now, so `redis_url` carries the cli
+    # user's (the stack's `default` user is off) and every client built from it logs in
+    return settings_mod.load()
 
 
 def kafka_admin_client(cfg: Settings, client_id: str = "warning-tests") -> Any:

@@ -105,6 +105,9 @@ class AuditEntry:
     level: str = ""
     note: str = ""
     outcome: str = ""
+    identity: str = ""
+    """Redis ACL user of the connection that wrote the change (``ACL WHOAMI``), when known:
+    `actor` is what the program vouches for, `identity` what Redis authenticated."""
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields (a Redis stream entry)."""
@@ -118,6 +121,7 @@ class AuditEntry:
             "level": self.level,
             "note": self.note,
             "outcome": self.outcome,
+            "identity": self.identity,
         }
 
     @classmethod
@@ -133,6 +137,7 @@ class AuditEntry:
             level=f.get("level", ""),
             note=f.get("note", ""),
             outcome=f.get("outcome", ""),
+            identity=f.get("identity", ""),
         )
 
 
@@ -229,6 +234,7 @@ def apply_action(
     note: str = "",
     outcome: str = "",
     ack_deadline: timedelta | None = None,
+    identity: str = "",
 ) -> Transition:
     """Apply an officer's `action` to `record`; raise `InvalidTransitionError` when not allowed.
 
@@ -271,5 +277,6 @@ def apply_action(
         level=record.level,
         note=note,
         outcome=outcome,
+        identity=identity,
     )
     return Transition(new, audit)

@@ -24,9 +24,12 @@ Key scheme decision (documented in README/DESIGN notes of this module):
   person-level details go through `warning alerts/ack/resolve` and the web console, which
   authenticate the officer against this same ACL user, check scope with `units.within` and
   write the audit stream (reads of person-level details included).
-* Commands are limited to what a feed subscriber needs (consumer-group reads and acks);
-  ``XREADGROUP``/``XACK``/``XGROUP CREATE`` count as writes in Redis, which the key pattern
-  allows only on the officer's own feeds.
+* Commands are limited to what a feed subscriber needs (consumer-group reads and acks).
+  No command that creates a key or a consumer group (no ``XADD``, ``SET``, ``XGROUP CREATE``
+  with its ``MKSTREAM``): the engine creates each feed's desk group with the feed's first
+  entry (`warning.sinks.redis.DESK_GROUP`), so an officer can only read and ``XACK`` what
+  exists. ``XREADGROUP``/``XACK`` count as writes in Redis; they create no key, and the
+  key pattern allows them only on the officer's own feeds.
 
 `add_user` provisions with ``ACL SETUSER`` (resetting the user first, so re-running it is
 idempotent and can change a password or a scope) and ``ACL SAVE`` when the server runs with
@@ -70,8 +73,6 @@ OFFICER_COMMANDS: Final[tuple[str, ...]] = (
     "+select",
     "+xreadgroup",
     "+xack",
-    "+xgroup|create",
-    "+xgroup|createconsumer",
     "+xpending",
     "+xrange",
     "+xrevrange",

@@ -233,8 +233,12 @@ class Deliverer:
         note: str = "",
         outcome: str = "",
         scope: str | None = None,
+        identity: str = "",
     ) -> AlertRecord:
         """Apply an officer's lifecycle action and its audit line (or `InvalidTransitionError`).
+
+        `identity` is the Redis ACL user the caller is connected as (``ACL WHOAMI``), recorded
+        beside `by` in the audit line.
 
         With `scope` (an authenticated officer's unit), an alert outside it is refused with
         `OutOfScopeError`; the check runs on the very record the check-and-set writes, so an
@@ -263,6 +267,7 @@ class Deliverer:
                 note=note,
                 outcome=outcome,
                 ack_deadline=self.rules.ack_deadlines.get(prev.level),
+                identity=identity,
             )
             outcome_rec[:] = [t.record]
             return Write(Decision("update", t.record, (), (t.audit,)), prev)

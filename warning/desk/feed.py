@@ -22,8 +22,11 @@ connection (``WARNING_REDIS_URL``) is used, which suits the operator's terminal 
 users cannot write alert hashes, by design), so with ``--user`` the officer is authenticated
 here instead: the password is checked against the officer's Redis ACL user
 (`warning.delivery.acl.verify_password`), the unit scope is read from the officers table, an alert
-outside that scope is refused (exit 2), and the audit records the login. Without ``--user``
-(the operator's terminal) the audit records ``--by`` as given.
+outside that scope is refused (exit 2), and the audit records the login. Every audit line also
+records the Redis ACL user this connection is (``ACL WHOAMI``: ``identity``). Without ``--user``
+(the operator's terminal) over a personal Redis user (``WARNING_REDIS_USER``) the audit records
+that user and a different ``--by`` is refused; over the shared ``cli`` user ``--by`` is recorded
+as given and flagged unverified (`warning.delivery.service_users.audit_actor`).
 
 Every key is under ``WARNING_REDIS_PREFIX`` (default ``warning:``).
 """
@@ -85,9 +88,15 @@ def render_entry(fields: dict[str, str]) -> Panel:
 
 
 async def ensure_group(client: AnyRedis, key: str, group: str, from_now: bool = False) -> None:
-    """Create the desk's consumer group unless it exists: from the start of the feed, or from now."""
+    """Create the desk's consumer group unless it exists: from the start of the feed, or from now.
+
+    An officer's user may not (NOPERM): the engine created the ``desk`` group with the feed, and
+    any other group is the operator's to create (`warning feed` without ``--user``).
+    """
     try:
         await client.xgroup_create(key, group, id="$" if from_now else "0", mkstream=True)
+    except rexc.NoPermissionError:
+        return
     except rexc.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
@@ -224,6 +233,16 @@ def register(app: typer.Typer) -> None:
         except rexc.AuthenticationError:
             _fail(PermissionError("用户名或密码错误"))
             return
+        except rexc.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            _fail(
+                LookupError(
+                    f"{unit} 尚无订阅组 {group}: 引擎在首条预警送达时创建 desk 组, 其他组由管理员创建 / "
+                    f"no consumer group {group} on this feed yet (the engine creates 'desk' with the first alert)"
+                )
+            )
+            return
         except KeyboardInterrupt:
             return
         Console(stderr=True).print(f"[dim]已显示 {n} 条[/]")
@@ -239,10 +258,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from warning import settings as settings_mod
         from warning.delivery import acl
+        from warning.delivery.service_users import audit_actor
+        from warning.sinks.redis import RedisAlertSink
 
-        if user is None and not by:
-            _fail(ValueError("需要 --by 姓名 或 --user 登录名 / give --by NAME (operator) or --user LOGIN (officer)"))
-            return
         if user is not None and by and by != user:
             _fail(
                 ValueError(
@@ -253,12 +271,16 @@ def register(app: typer.Typer) -> None:
             return
         if user is not None and password is None:
             password = typer.prompt("密码 (password)", hide_input=True)
-        actor = user or by or ""
         cfg = settings_mod.load()
+        said: dict[str, Any] = {}
 
         async def run() -> AlertRecord:
             d = _deliverer(cfg)
             try:
+                # the identity Redis authenticated for this very connection, not a name we were told
+                whoami = str(await d.sink.client.acl_whoami()) if isinstance(d.sink, RedisAlertSink) else ""
+                actor, verified = audit_actor(by, user, whoami)
+                said.update(actor=actor, verified=verified, whoami=whoami)
                 scope: str | None = None
                 if user is not None:
                     if not await acl.verify_password(cfg.redis_url, user, password or ""):
@@ -270,7 +292,7 @@ def register(app: typer.Typer) -> None:
                             f"officer {user} has no registered unit scope (warning acl add-user)"
                         )
                 rec: AlertRecord = await d.transition(
-                    alert_id, action, by=actor, note=note, outcome=outcome, scope=scope
+                    alert_id, action, by=actor, note=note, outcome=outcome, scope=scope, identity=whoami
                 )
                 return rec
             finally:
@@ -281,7 +303,13 @@ def register(app: typer.Typer) -> None:
         except WarningError as exc:
             _fail(exc)
             return
-        Console().print(f"{alert_id}: {STATE_LABELS[rec.state]} ({rec.state}) by {actor}")
+        Console().print(f"{alert_id}: {STATE_LABELS[rec.state]} ({rec.state}) by {said['actor']}")
+        if not said["verified"]:
+            Console(stderr=True).print(
+                f"[yellow]未核验:[/] --by {said['actor']} 经共用 Redis 用户 {said['whoami'] or '?'} 写入, "
+                "审计同时记录该用户; 用 --user 登录可核验 / unverified: written over the shared Redis user "
+                f"{said['whoami'] or '?'}, which the audit records too; --user authenticates the officer"
+            )
 
     @app.command("ack")
     def ack_cmd(

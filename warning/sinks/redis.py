@@ -64,10 +64,15 @@ from warning.sinks.base import (
 )
 from warning.sinks.connect import AnyRedis, check_prefix, client_from_url
 
+DESK_GROUP = "desk"
+"""Consumer group the engine creates on every feed (from its start): ``warning feed``'s default
+``--group``. Officers' Redis users cannot create groups (`warning.delivery.acl`)."""
+
 APPLY_LUA = """
 -- KEYS[1] alert hash; KEYS[2] occurrence mark; KEYS[3..] keys the ops name by index.
 -- ARGV[1] expected version ("0" = must not exist); ARGV[2] "1" when the occurrence is
--- checked and marked; ARGV[3] occurrence TTL seconds; ARGV[4] ops as JSON.
+-- checked and marked; ARGV[3] occurrence TTL seconds; ARGV[4] ops as JSON; ARGV[5] the
+-- desks' consumer group created on each feed.
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
   return {'duplicate'}
 end
@@ -80,6 +85,11 @@ local result = {'applied'}
 for _, op in ipairs(cjson.decode(ARGV[4])) do
   local name, key = op[1], KEYS[op[2]]
   if name == 'xadd' then
+    if op[5] then
+      -- a feed: its desks' consumer group exists from the first entry on, since officers'
+      -- users may not create keys or groups; BUSYGROUP on later writes is expected
+      redis.pcall('XGROUP', 'CREATE', key, ARGV[5], '0', 'MKSTREAM')
+    end
     local id
     if op[3] > 0 then
       id = redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
@@ -258,6 +268,7 @@ class RedisAlertSink(AlertStore):
             "1" if write.occurrence is not None else "0",
             str(self.occurrence_ttl),
             json.dumps(ops, ensure_ascii=False),
+            DESK_GROUP,
         ]
         async with self._guard():
             result: list[str] = await self._apply(keys=keys, args=args)

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             return await acl.verify_password(cfg.redis_url, name, password)
 
         web.run_app(
-            create_app(deliverer, authenticate, secret=secret),
+            create_app(deliverer, authenticate, secret=secret, zone=cfg.zone()),
             host=host or cfg.bind_host,
             port=port or cfg.console_port,
             shutdown_timeout=2.0,

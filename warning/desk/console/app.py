@@ -17,6 +17,8 @@ network's own TLS-terminating proxy. Security model:
   stream's cursor, are ignored), never a 500.
 * **Scope**: the live stream and every alert API show only alerts with a unit or a feed within
   the officer's unit (`warning.core.routing.in_scope`); the district sees all.
+* **Reports**: ``/report`` renders `warning report`'s HTML (day by default, ``?period=week``)
+  for the officer's unit, the scope re-read on each request (`warning.desk.console.report_page`).
 * **Writes** (acknowledge/resolve/handle) are POSTs with a JSON body: with ``SameSite=Strict``
   and no CORS, another site cannot forge them. Each writes the lifecycle transition and its
   audit line in one transaction. Reading person-level details is audited too.
@@ -29,7 +31,7 @@ import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from warning.core.lifecycle import (
 from warning.core.routing import ALL_FEED, KIND_LABELS, feed_in_scope, in_scope, redacted
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
 from warning.delivery.router import Deliverer, OutOfScopeError
+from warning.desk.console import report_page
 from warning.desk.console.sessions import SESSION_SECONDS, Session, SessionStore
 
 STATIC = Path(__file__).with_name("static")
@@ -152,8 +155,10 @@ class Console:
         *,
         poll_interval: float,
         backlog: int,
+        zone: tzinfo = UTC,
     ) -> None:
         self.deliverer = deliverer
+        self.zone = zone  # the district's: where a report's day starts
         self.sink = deliverer.sink
         self.authenticate = authenticate
         self.sessions = sessions
@@ -184,6 +189,18 @@ class Console:
         if await self.session_of(request) is None:
             raise web.HTTPFound("/login")
         return web.FileResponse(STATIC / "index.html")
+
+    async def report(self, request: web.Request) -> web.StreamResponse:
+        """日报告 (or ``?period=week|month``, ``?date=``) of the officer's unit, as `warning report` renders it."""
+        s = await self.require(request)
+        now = self.deliverer.clock.now()
+        try:
+            period, day = report_page.params(request.query, now.astimezone(self.zone).date())
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        limits = report_page.deadlines(self.deliverer.rules)
+        page, _ = await report_page.render(self.sink, s.unit, period, day, self.zone, now, limits)
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
         """The login form."""
@@ -365,14 +382,19 @@ def create_app(
     sessions: SessionStore | None = None,
     poll_interval: float = 0.3,
     backlog: int = 50,
+    zone: tzinfo = UTC,
 ) -> web.Application:
-    """The console app over `deliverer`; sessions default to the sink's Redis, keyed with `secret`."""
+    """The console app over `deliverer`; sessions default to the sink's Redis, keyed with `secret`.
+
+    `zone` is the district's time zone (``WARNING_TIMEZONE``): where the report's day begins.
+    """
     console = Console(
         deliverer,
         authenticate,
         sessions or _default_sessions(deliverer, secret),
         poll_interval=poll_interval,
         backlog=backlog,
+        zone=zone,
     )
     app = web.Application(client_max_size=64 * 1024)
     app.on_response_prepare.append(_on_prepare)
@@ -390,6 +412,7 @@ def _routes(app: web.Application, c: Console) -> None:
     app.router.add_get("/login", c.login_page)
     app.router.add_post("/login", c.login)
     app.router.add_post("/logout", c.logout)
+    app.router.add_get("/report", c.report)
     app.router.add_get("/api/me", c.me)
     app.router.add_get("/api/stream", c.stream)
     app.router.add_get("/api/alerts", c.alerts)
