@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from warning.metrics import Metrics
         from warning.thresholds import Reloader
 
-        cfg = settings_mod.load()
+        cfg = settings_mod.load("console")  # the console's own Redis ACL user
         logs.configure(cfg.log_level, cfg.log_json)
         secret = secret_file.read_bytes().strip() if secret_file else os.urandom(32)
         from prometheus_client import CollectorRegistry
