@@ -241,3 +241,38 @@ def test_ack_by_an_authenticated_officer_records_login_and_connection(cli_env: S
     assert out.exit_code == 0, out.output
     assert "unverified" not in out.output
     assert _trail(cli_env, "k3") == [("zhou", "cli")]
+
+
+async def test_console_ack_records_the_console_connection_as_identity(own_redis: Settings) -> None:
+    import os
+
+    import aiohttp
+
+    from warning.desk.console.app import create_app
+    from warning.devtools.testing import running_console
+
+    engine = _sink(own_redis, "engine")
+    await _deliverer(engine).handle(make_alert("w1", unit="S03-C02-G05"))
+    await engine.close()
+    await _add_officer(own_redis, "S03", "zhou", "officer-pass")
+    console = _sink(own_redis, "console")
+
+    async def authenticate(user: str, pw: str) -> bool:
+        return await acl.verify_password(own_redis.redis_url, user, pw)
+
+    app = create_app(_deliverer(console), authenticate, secret=os.urandom(32), poll_interval=0.1)
+    try:
+        async with (
+            running_console(app) as url,
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
+        ):
+            login = await http.post(
+                f"{url}/login", data={"name": "zhou", "password": "officer-pass"}, allow_redirects=False
+            )
+            assert login.status == 302 and login.headers["Location"] == "/"
+            resp = await http.post(f"{url}/api/alerts/w1/ack", json={"note": "收到"})
+            assert resp.status == 200, await resp.text()
+        trail = [(e.actor, e.identity) for e in await console.audit("w1") if e.action == "acknowledge"]
+        assert trail == [("zhou", "console")]
+    finally:
+        await console.close()

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from warning.core import units
 from warning.core.errors import WarningError
@@ -165,6 +166,22 @@ class Console:
         self.poll_interval = poll_interval
         self.backlog = backlog
         self.stop = asyncio.Event()
+        self._identity: str | None = None
+
+    async def identity(self) -> str:
+        """The console's Redis ACL user (``ACL WHOAMI``, asked once): the audit's `identity`."""
+        if self._identity is None:
+            from warning.sinks.redis import RedisAlertSink
+
+            sink = self.sink
+            if not isinstance(sink, RedisAlertSink):
+                self._identity = ""
+            else:
+                try:
+                    self._identity = str(await sink.client.acl_whoami())
+                except RedisError:
+                    return ""  # asked again next time; the transition itself reports the outage
+        return self._identity
 
     async def session_of(self, request: web.Request) -> Session | None:
         """The live session of the request's cookie, or None."""
@@ -330,6 +347,7 @@ class Console:
                     note=str(body.get("note", ""))[:500],
                     outcome=str(body.get("outcome", ""))[:64],
                     scope=s.unit,  # checked again on the record actually written (check-and-set)
+                    identity=await self.identity(),
                 )
             except OutOfScopeError:
                 raise web.HTTPNotFound(text="无此预警或无权查看") from None
