@@ -30,7 +30,7 @@ def _host_ports(service: str) -> set[int]:
     return {int(p.rsplit(":", 1)[1]) for p in SERVICES[service].get("ports", [])}
 
 
-@pytest.mark.parametrize("service", ["topics", "worker", "console"])
+@pytest.mark.parametrize("service", ["topics", "worker", "console", "cli"])
 def test_engine_env_vars_are_settings(service: str) -> None:
     fields = {f"WARNING_{name.upper()}" for name in Settings.model_fields}
     env = _env(service)
@@ -74,6 +74,22 @@ def test_compose_redis_has_no_open_default_user() -> None:
     assert not any(c.startswith(("default ", "engine ")) for c in command)
     assert "--protected-mode" not in command and "0.0.0.0" not in command
     assert "--user engine" in " ".join(SERVICES["redis"]["healthcheck"]["test"])
+
+
+def test_compose_programs_connect_as_their_own_users_with_the_local_stacks_rules() -> None:
+    from itertools import pairwise
+
+    from warning.delivery.service_users import ROLE_RULES
+
+    for service, user in (("worker", "engine"), ("topics", "engine"), ("console", "console"), ("cli", "cli")):
+        assert urlsplit(_env(service)["WARNING_REDIS_URL"]).username == user, service
+    command = SERVICES["redis"]["command"]
+    starts = [i for i, c in enumerate(command) if c == "--user"] + [len(command)]
+    users = {command[a + 1]: command[a + 2 : b] for a, b in pairwise(starts)}
+    assert users["default"] == ["off"]
+    for role, rules in ROLE_RULES.items():
+        assert users[role][0] == "on" and users[role][1].startswith(">${WARNING_REDIS_"), role
+        assert tuple(users[role][2:]) == rules, role
 
 
 def test_kafka_image_matches_local_broker_version() -> None:
