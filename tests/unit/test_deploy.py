@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from typer.main import get_command
 
 from warning.cli import app
-from warning.metrics import Metrics
+from warning.metrics import Metrics, faust_metrics
 from warning.settings import REPO_ROOT, Settings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -110,14 +110,17 @@ def test_compose_commands_exist_in_the_cli() -> None:
 
 def _metric_names() -> set[str]:
     names: set[str] = set()
-    for metric in Metrics.create(CollectorRegistry()).registry.collect():
+    registry = CollectorRegistry()
+    Metrics.create(registry)
+    faust_metrics(registry)  # the worker registers Faust's sensors beside ours
+    for metric in registry.collect():
         names.add(metric.name)  # families whose labelled children appear only at run time
         names.update(s.name for s in metric.samples)
     return names
 
 
 def _used_metrics(text: str) -> set[str]:
-    return set(re.findall(r"\b(warning_[a-z_]+)", text))
+    return set(re.findall(r"\b((?:warning|faust)_[a-z_]+)", text))
 
 
 @pytest.mark.parametrize(
