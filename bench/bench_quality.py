@@ -33,7 +33,7 @@ from typing import Any
 from warning import settings as settings_mod
 from warning import thresholds as thresholds_mod
 from warning.analysis import baselines
-from warning.analysis.evaluate import BASELINE_TYPES, desk_counts, evaluate, period, read_alerts, read_truth
+from warning.analysis.evaluate import BASELINE_TYPES, desk_counts, evaluate, period, read_alerts, read_truth, run_start
 from warning.analysis.replay import iter_events
 from warning.core.routing import RoutingRules
 
@@ -116,9 +116,10 @@ def one_run(days: int, seed: int, difficulty: str | None, work: Path, env: Env) 
     raw, truths = read_alerts(data / "alerts.jsonl"), read_truth(data / "truth.jsonl")
     streets, weeks = period(data, truths, raw)
     desks = desk_counts(data)
-    detectors = evaluate(raw, truths, streets, weeks, desks=desks, rules=rules).metrics
+    start = run_start(data)
+    detectors = evaluate(raw, truths, streets, weeks, desks=desks, rules=rules, start=start).metrics
     base = baselines.score(
-        iter_events(data, env.settings, env.thresholds), truths, streets, weeks, desks=desks, rules=rules
+        iter_events(data, env.settings, env.thresholds), truths, streets, weeks, desks=desks, rules=rules, start=start
     )
     t3 = time.perf_counter()
     rows: dict[str, dict[str, Any]] = {}

@@ -218,6 +218,12 @@ class DynamicSection(_Section):
     multichannel_score: _Score = 0.65
     multichannel_max_p: float = Field(default=0.03, gt=0, le=1)
     evidence_max: int = Field(default=20, ge=1, le=200)
+    rules_alone: bool = False
+    mark_headcount: int = Field(default=5, ge=2)
+    mark_prior: float = Field(default=0.05, gt=0, lt=1)
+    mark_prior_weight: float = Field(default=20.0, gt=0)
+    episode_hours: float = Field(default=24.0, ge=0)
+    street_spread_share: float = Field(default=0.5, gt=0, le=1)
     max_series: int = Field(default=600, ge=1)
     evict_after_days: int = Field(default=45, ge=1)
     series: SeriesSection = SeriesSection()
@@ -258,6 +264,12 @@ class DynamicSection(_Section):
             evidence_max=self.evidence_max,
             max_series=self.max_series,
             evict_after_days=self.evict_after_days,
+            rules_alone=self.rules_alone,
+            mark_headcount=self.mark_headcount,
+            mark_prior=self.mark_prior,
+            mark_prior_weight=self.mark_prior_weight,
+            episode_hours=self.episode_hours,
+            street_spread_share=self.street_spread_share,
             calendar=calendar or CalendarParams(),
         )
 

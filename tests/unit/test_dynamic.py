@@ -36,6 +36,10 @@ TZ = timezone(timedelta(hours=8))
 START = datetime(2026, 3, 2, tzinfo=TZ)  # a Monday, no holiday for weeks
 
 
+# the rules as they were before issue 10: each mass-incident signal alerts alone, one id per window
+RULES_ALONE = DynamicParams(rules_alone=True, episode_hours=0.0)
+
+
 def ev(
     i: int,
     t: datetime,
@@ -224,7 +228,7 @@ def test_slow_rise_fires_cusum() -> None:
     ],
 )
 def test_mass_incident_rules_fire_without_history(kwargs: dict[str, object], indicator: str, level: str) -> None:
-    det = DynamicDetector()
+    det = DynamicDetector(RULES_ALONE)
     _, alerts = det.step(det.init_state(), ev(1, START, **kwargs), START)  # type: ignore[arg-type]
     assert [a.level for a in alerts] == [level]
     assert indicator in {i.name for i in alerts[0].indicators}
@@ -241,7 +245,7 @@ def test_plain_event_raises_nothing() -> None:
 
 
 def test_several_channels_same_place_within_minutes() -> None:
-    det = DynamicDetector()
+    det = DynamicDetector(RULES_ALONE)
     state = det.init_state()
     state, a1 = det.step(state, ev(1, START, channel="grid"), START)
     state, a2 = det.step(state, ev(2, START + timedelta(minutes=5), channel="hotline"), START)
@@ -266,7 +270,7 @@ def test_one_channel_repeating_is_not_multi_channel() -> None:
 
 
 def test_repeats_in_one_window_share_the_alert_id() -> None:
-    det = DynamicDetector()
+    det = DynamicDetector(RULES_ALONE)
     state = det.init_state()
     ids = []
     for i in range(3):
@@ -331,7 +335,7 @@ def test_idle_series_with_a_negligible_level_are_evicted() -> None:
 
 
 def test_a_v1_state_from_an_old_changelog_restarts_the_street() -> None:
-    det = DynamicDetector()
+    det = DynamicDetector(RULES_ALONE)
     v1: dict[str, Any] = {
         "v": 1,
         "t0": 0,
@@ -356,7 +360,7 @@ def test_late_event_is_counted_not_crashing() -> None:
 
 
 def test_evidence_is_the_open_window() -> None:
-    det = DynamicDetector(DynamicParams(window_hours=6))
+    det = DynamicDetector(dataclasses.replace(RULES_ALONE, window_hours=6))
     state = det.init_state()
     times = [START + timedelta(hours=h) for h in (0, 1, 7, 8)]
     alerts: list[Alert] = []
@@ -443,7 +447,7 @@ def test_burst_in_a_quiet_grid_is_found_among_many_series() -> None:
 
 
 def test_multi_channel_needs_an_unusual_count_once_warm() -> None:
-    det = DynamicDetector()
+    det = DynamicDetector(RULES_ALONE)
     busy, quiet = "S01-C01-G01", "S01-C01-G02"
     events = [
         ev(i, START + timedelta(days=d, hours=19, minutes=3 * j), busy, "neighbour", "grid" if j % 2 else "hotline")
@@ -478,3 +482,82 @@ def test_math_is_finite_on_extreme_gaps() -> None:
         assert all(a.score is None or 0 <= a.score <= 1 for a in alerts)
     assert all(math.isfinite(v) for row in state["shape"].values() for v in row)
     assert all(math.isfinite(v) for v in state["x"] + state["disp"])
+
+
+# -- issue 10: words and crowds are evidence, one alert per burst, street alerts for spread bursts --
+
+
+def _wordy_background(days: int, share: float, seed: int = 5) -> list[Event]:
+    """A street whose ordinary reports say 聚集 in `share` of cases (people use the word)."""
+    rng = np.random.default_rng(seed)
+    out = poisson_stream(seed, days, 0.8, grids=20)
+    return [dataclasses.replace(e, text="楼下有人聚集吵闹") if rng.random() < share else e for e in out]
+
+
+def test_a_lone_marked_report_is_evidence_not_an_alert() -> None:
+    det = DynamicDetector()
+    _, alerts = det.step(det.init_state(), ev(1, START, text="工人聚集讨薪", headcount=30), START)
+    assert alerts == []
+
+
+def test_two_marked_reports_in_one_quiet_grid_window_alert_with_their_words() -> None:
+    det = DynamicDetector()
+    state, found = run(det, _wordy_background(21, 0.02))
+    assert not found  # words at their usual share raise nothing
+    t = START + timedelta(days=21, hours=10)
+    alerts: list[Alert] = []
+    for k in range(2):
+        e = ev(90_000 + k, t + timedelta(minutes=30 * k), "S01-C01-G07", text="工人聚集堵路讨薪", headcount=25)
+        state, out = det.step(state, e, e.occurred_at)
+        alerts += out
+    assert alerts and alerts[-1].unit == "S01-C01-G07"
+    names = {i.name for i in alerts[-1].indicators}
+    assert {"window_count", "keyword", "headcount"} <= names
+    assert alerts[-1].details["marked"] == [2, 2]
+
+
+def test_a_word_common_in_the_street_needs_more_reports() -> None:
+    """The same two reports in a street where a third of reports say the word are less surprising."""
+    p_adj = []
+    for share in (0.02, 0.35):
+        det = DynamicDetector()
+        state, _ = run(det, _wordy_background(21, share))
+        t = START + timedelta(days=21, hours=10)
+        for k in range(2):
+            e = ev(90_000 + k, t + timedelta(minutes=30 * k), "S01-C01-G07", text="有人聚集")
+            state, out = det.step(state, e, e.occurred_at)
+        p_adj.append(out[0].details["p_adjusted"] if out else 1.0)
+    assert p_adj[0] < p_adj[1]
+
+
+def test_one_burst_over_two_windows_is_one_alert() -> None:
+    det = DynamicDetector()
+    state, _ = run(det, poisson_stream(2, 21, 0.5, grids=10))
+    t = START + timedelta(days=21, hours=3)
+    ids = set()
+    for k in range(12):  # 12 reports over 6 hours in one grid, across a window boundary
+        e = ev(80_000 + k, t + timedelta(minutes=30 * k), "S01-C01-G03")
+        state, out = det.step(state, e, e.occurred_at)
+        ids |= {a.alert_id for a in out if a.unit == "S01-C01-G03"}
+    assert len(ids) == 1
+    later = t + timedelta(days=3)
+    for k in range(12):
+        e = ev(81_000 + k, later + timedelta(minutes=20 * k), "S01-C01-G03")
+        state, out = det.step(state, e, e.occurred_at)
+        ids |= {a.alert_id for a in out if a.unit == "S01-C01-G03"}
+    assert len(ids) == 2  # a burst three days later is another episode
+
+
+def test_street_alerts_only_for_bursts_spread_over_grids() -> None:
+    det = DynamicDetector()
+    base_state, _ = run(det, poisson_stream(4, 21, 0.5, grids=10))
+    t = START + timedelta(days=21, hours=2)
+    one_grid = [ev(70_000 + k, t + timedelta(minutes=15 * k), "S01-C01-G02") for k in range(14)]
+    spread = [ev(71_000 + k, t + timedelta(minutes=15 * k), f"S01-C01-G{k % 10 + 1:02d}") for k in range(14)]
+    for burst, street_expected in ((one_grid, False), (spread, True)):
+        state = base_state
+        units_seen = set()
+        for e in burst:
+            state, out = det.step(state, e, e.occurred_at)
+            units_seen |= {a.unit for a in out}
+        assert ("S01" in units_seen) is street_expected, units_seen

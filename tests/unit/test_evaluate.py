@@ -25,6 +25,7 @@ from warning.analysis.evaluate import (
     coverage,
     evaluate,
     forecast_metrics,
+    in_window,
     load_config,
     mape,
     mase,
@@ -699,8 +700,9 @@ def test_cli_with_data_adds_the_pattern_forecast_section(tmp_path: Path) -> None
     assert metrics == json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     # the baselines come from the same input files, beside the (empty) detectors
     assert list(metrics["baselines"]) == list(baselines.BASELINES)
-    assert metrics["baselines"]["blanket_nocat"]["by_type"]["dynamic"]["alerts"] == 42
-    assert "| dynamic | blanket_nocat | 42 | 0/42 (0.0%) |" in (out / "report.md").read_text(encoding="utf-8")
+    # one blanket alert a day for 42 days, the first 14 (the dynamic probation) not scored
+    assert metrics["baselines"]["blanket_nocat"]["by_type"]["dynamic"]["alerts"] == 28
+    assert "| dynamic | blanket_nocat | 28 | 0/28 (0.0%) |" in (out / "report.md").read_text(encoding="utf-8")
     block = metrics["pattern_forecast"]
     assert block["daily"]["district"]["1"]["n"] > 0 and block["daily"]["street"]["all"]["n"] > 0
     assert 0.0 <= block["daily"]["district_total"]["all"]["coverage"] <= 1.0
@@ -733,3 +735,25 @@ def test_cli_rejects_unreadable_input_with_a_clear_message(tmp_path: Path) -> No
     args = ["evaluate", "--alerts", str(tmp_path / "alerts.jsonl"), "--truth", str(tmp_path / "truth.jsonl")]
     res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "JSONDecodeError" in res.output
+
+
+def test_probation_drops_early_alerts_and_incidents_for_every_strategy_alike() -> None:
+    g = "S01-C01-G01"
+    early = truth("early", "dynamic", g, at(days=3), at(days=3, hours=2), category="labour")
+    late = truth("late", "dynamic", g, at(days=20), at(days=20, hours=2), category="labour")
+    alerts = [
+        alert("a1", "dynamic", g, at(days=3, hours=1), "labour"),
+        alert("a2", "dynamic", g, at(days=20, hours=1), "labour"),
+    ]
+    scored = evaluate(alerts, [early, late], 1, 4.0, start=T0).metrics["by_type"]["dynamic"]
+    assert scored["recall_counts"] == "1/1" and scored["precision_counts"] == "1/1"
+    everything = evaluate(alerts, [early, late], 1, 4.0).metrics["by_type"]["dynamic"]
+    assert everything["recall_counts"] == "2/2"
+
+
+def test_a_slow_rise_has_a_week_to_be_found() -> None:
+    g = "S01-C01-G01"
+    rise = truth("rise", "dynamic", g, at(), at(days=11), category="labour", kind="slow_rise")
+    burst = truth("burst", "dynamic", g, at(), at(days=11), category="labour", kind="burst")
+    a = alert("a", "dynamic", g, at(days=5), "labour")
+    assert in_window(a, rise) and not in_window(a, burst)

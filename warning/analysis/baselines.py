@@ -185,12 +185,14 @@ def score(
     config: EvalConfig | None = None,
     desks: Mapping[str, int] | None = None,
     rules: RoutingRules | None = None,
+    start: datetime | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each baseline's metrics from `evaluate`, by name: one scan of the events, the same matcher."""
+    """Each baseline's metrics from `evaluate`, by name: one scan of the events, the same matcher
+    (and the same probation from `start`)."""
     s = scan(events, config)
     out: dict[str, dict[str, Any]] = {}
     for name, alerts in all_baselines(s, config).items():
-        m = evaluate(alerts, truths, streets, weeks, config, desks, rules).metrics
+        m = evaluate(alerts, truths, streets, weeks, config, desks, rules, start).metrics
         m.pop("rule", None)  # the same for every strategy; the detectors' block carries it
         out[name] = m
     return out

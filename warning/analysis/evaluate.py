@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from warning.core import units
 from warning.core.errors import ImproperlyConfigured
 from warning.core.events import Alert, Event, stable_id
+from warning.core.ingest import CHINA_STANDARD_TIME
 from warning.core.taxonomy import ALERT_TYPES, CATEGORIES, CHANNELS, LEVELS
 
 if TYPE_CHECKING:
@@ -72,17 +73,23 @@ class WindowSpec(_Strict):
     before_hours: float = Field(ge=0)
     after_hours: float = Field(ge=0)
     max_delay_hours: float | None = Field(default=None, gt=0)
+    max_delay_hours_by_kind: dict[str, float] = Field(default_factory=dict)
     forecast_before_hours: float | None = Field(default=None, ge=0)
+    probation_days: float = Field(default=0.0, ge=0)
 
-    def bounds(self, start: datetime, end: datetime, forecast: bool = False) -> tuple[datetime, datetime]:
+    def bounds(
+        self, start: datetime, end: datetime, forecast: bool = False, kind: str = ""
+    ) -> tuple[datetime, datetime]:
         """Earliest and latest creation time of an alert on an incident spanning start..end.
 
         A forecast (an alert naming the day it warns of) may come `forecast_before_hours` early;
-        any other alert claims something about now, so only `before_hours`.
+        any other alert claims something about now, so only `before_hours`. An incident kind that
+        by its nature cannot show within `max_delay_hours` (a fortnight-long slow rise) has its own.
         """
         hi = end + timedelta(hours=self.after_hours)
-        if self.max_delay_hours is not None:
-            hi = min(hi, start + timedelta(hours=self.max_delay_hours))
+        delay = self.max_delay_hours_by_kind.get(kind, self.max_delay_hours)
+        if delay is not None:
+            hi = min(hi, start + timedelta(hours=delay))
         early = self.forecast_before_hours if forecast and self.forecast_before_hours is not None else self.before_hours
         return start - timedelta(hours=early), hi
 
@@ -289,7 +296,7 @@ def _target_date(a: Alert) -> date | None:
 def in_window(a: Alert, t: Truth, config: EvalConfig | None = None) -> bool:
     """Rule 2 of the module docstring."""
     target = _target_date(a)
-    lo, hi = (config or default_config()).window[t.type].bounds(t.start, t.end, forecast=target is not None)
+    lo, hi = (config or default_config()).window[t.type].bounds(t.start, t.end, target is not None, t.kind or "")
     if not lo <= a.created_at <= hi:
         return False
     return target is None or t.start.date() <= target <= t.end.date()
@@ -479,14 +486,22 @@ def evaluate(
     config: EvalConfig | None = None,
     desks: Mapping[str, int] | None = None,
     rules: RoutingRules | None = None,
+    start: datetime | None = None,
 ) -> Evaluation:
-    """Per-type precision, recall, delay and loads under the strict one-to-one rule (module docstring)."""
+    """Per-type precision, recall, delay and loads under the strict one-to-one rule (module docstring).
+
+    `start` is the run's first day (`run_start`): a type's first `probation_days` after it are
+    not scored, neither alerts nor incidents, for every strategy alike (no detector that learns
+    "normal" can know it on day one; NAB's probationary period). None: everything is scored.
+    """
     cfg = config or default_config()
-    collapsed = collapse(alerts)
-    split = occurrences(truths, cfg)
+    collapsed, split = _after_probation(collapse(alerts), occurrences(truths, cfg), cfg, start)
     got = assign(collapsed, split, cfg)
     scope = Scope(streets, weeks, dict(desks or {}))
-    per_type = {typ: _type_metrics(typ, collapsed, split, got, scope, rules) for typ in ALERT_TYPES}
+    per_type = {
+        typ: _type_metrics(typ, collapsed, split, got, _probation_scope(scope, cfg, typ, start), rules)
+        for typ in ALERT_TYPES
+    }
     load_den = max(streets, 1) * max(weeks, 1e-9)
     total_inc = sum(1 for t in split if not t.negative)
     metrics = {
@@ -511,6 +526,33 @@ def evaluate(
         },
     }
     return Evaluation(metrics, collapsed, split, set(got.claimed), got.detected)
+
+
+def _after_probation(
+    alerts: list[Alert], truths: list[Truth], cfg: EvalConfig, start: datetime | None
+) -> tuple[list[Alert], list[Truth]]:
+    if start is None:
+        return alerts, truths
+
+    def cutoff(typ: str) -> datetime:
+        return start + timedelta(days=cfg.window[typ].probation_days)
+
+    return [a for a in alerts if a.created_at >= cutoff(a.type)], [t for t in truths if t.start >= cutoff(t.type)]
+
+
+def _probation_scope(scope: Scope, cfg: EvalConfig, typ: str, start: datetime | None) -> Scope:
+    """The type's loads are per street-week of the period it is scored on."""
+    days = cfg.window[typ].probation_days if start is not None else 0.0
+    return Scope(scope.streets, max(scope.weeks - days / 7, 1e-9), scope.desks)
+
+
+def run_start(truth_dir: Path) -> datetime | None:
+    """The run's first day (manifest.json ``date_range.start``, midnight Beijing time), if known."""
+    manifest = truth_dir / "manifest.json"
+    if not manifest.exists():
+        return None
+    first = json.loads(manifest.read_text(encoding="utf-8"))["date_range"]["start"]
+    return datetime.fromisoformat(first).replace(tzinfo=CHINA_STANDARD_TIME)
 
 
 def _count(items: Iterable[str]) -> dict[str, int]:
@@ -1534,7 +1576,8 @@ def register(app: typer.Typer) -> None:
         th = thresholds_mod.load(cfg.thresholds_file).thresholds
         rules = thresholds_mod.routing_rules(th)
         desks = desk_counts(truth.parent)
-        ev = evaluate(alert_list, truths, streets or s, weeks or w, ecfg, desks, rules)
+        start = run_start(truth.parent)
+        ev = evaluate(alert_list, truths, streets or s, weeks or w, ecfg, desks, rules, start)
         ev.metrics["alerts_raw"] = len(alert_list)
         names = list(file_names(cfg.topics_dir).values())
         run: ForecastRun | None = None
@@ -1543,7 +1586,9 @@ def register(app: typer.Typer) -> None:
             from warning.analysis import replay
 
             events = replay.iter_events(data, cfg, th)
-            ev.metrics["baselines"] = baselines_mod.score(events, truths, streets or s, weeks or w, ecfg, desks, rules)
+            ev.metrics["baselines"] = baselines_mod.score(
+                events, truths, streets or s, weeks or w, ecfg, desks, rules, start
+            )
         if data is not None and forecast:
             run = _forecast_run(data, street_stride)
             block = forecast_metrics(run)

@@ -88,7 +88,8 @@ def score(side: Side, truth: Path, thresholds: Thresholds) -> dict[str, Any]:
     truths = ev.read_truth(truth)
     alerts = list(side.alerts.values())
     streets, weeks = ev.period(truth.parent, truths, alerts)
-    m = ev.evaluate(alerts, truths, streets, weeks, None, ev.desk_counts(truth.parent), routing_rules(thresholds))
+    desks = ev.desk_counts(truth.parent)
+    m = ev.evaluate(alerts, truths, streets, weeks, None, desks, routing_rules(thresholds), ev.run_start(truth.parent))
     keys = ("precision", "recall", "false_alerts_per_street_week")
     out: dict[str, Any] = {k: m.metrics[k] for k in keys}
     out["by_type"] = {t: {k: v[k] for k in keys} for t, v in m.metrics["by_type"].items()}

@@ -99,6 +99,29 @@ def count_sf(k: float, mu: float, alpha: float = 0.0) -> float:
     return min(1.0, total)
 
 
+def binom_sf(k: int, n: int, f: float) -> float:
+    """Upper tail P(X >= k) of a binomial(n, f): how often k of n events carry a mark by chance.
+
+    >>> round(binom_sf(2, 3, 0.1), 6)
+    0.028
+    >>> binom_sf(0, 5, 0.2), binom_sf(4, 3, 0.5)
+    (1.0, 0.0)
+    """
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    f = min(1.0, max(0.0, f))
+    if f <= 0.0 or f >= 1.0:
+        return 0.0 if f <= 0.0 else 1.0
+    log_f, log_g = math.log(f), math.log1p(-f)
+    total = 0.0
+    for j in range(k, n + 1):
+        log_c = math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1)
+        total += math.exp(log_c + j * log_f + (n - j) * log_g)
+    return min(1.0, total)
+
+
 def count_ppf(q: float, mu: float, alpha: float = 0.0) -> int:
     """Smallest count k with P(X <= k) >= q (the q-quantile)."""
     if mu <= 0.0 or q <= 0.0:

@@ -16,11 +16,20 @@ event count (the level), and per category a time-of-week shape. Each event is sc
   rollover, for the fortnight-long wave no single window shows; its threshold grows with
   ``ln(series)`` for the same multiple-testing reason (a CUSUM's false-alarm rate is about
   ``exp(-h)`` per series and day).
-* **mass-incident rules** - headcount, configurable keywords (聚集/堵路/跳楼/…), and several
-  channels reporting the same grid and category within minutes. Headcount and keywords need no
-  history; the multi-channel rule, once the baseline is warm, also needs the reports to be
-  unusual for that grid (`multichannel_max_p`), because in a busy grid three reports in half an
-  hour are an ordinary morning.
+* **marks as evidence** (issue 10) - a report carrying a mass-incident keyword (聚集/堵路/…)
+  or a crowd (`mark_headcount`) is not an alert by itself: people say 聚集 in ordinary
+  complaints and collective petitions happen every week. The window's tail probability is
+  multiplied by the binomial tail of its marked share against the street's own learned share
+  (`_mark_shares`), so two marked reports in one quiet grid window alert and a word the street
+  uses every day does not. Measured on the realistic simulator (seeds 11-13, 45 days, strict
+  evaluator): rules alone gave 674 alerts at 3.4 % precision; as evidence 68 alerts after the
+  14-day probation at 22 % precision and 88 % recall. Marks are a place's evidence: the street
+  level scores counts only, and only for bursts spread over its grids (`street_spread_share`).
+* **several channels** reporting the same grid and category within minutes, once the baseline is
+  warm and the reports are unusual for that grid (`multichannel_max_p`): in a busy grid three
+  reports in half an hour are an ordinary morning.
+* **episodes** - an alert within `episode_hours` of its subject's last one keeps its id (a new
+  occurrence), and so does a rise the burst tipped: one incident, one alert on the desk.
 
 Baseline. ``rate`` = decayed events / decayed exposure hours since the street was first seen
 (half-life `half_life_days`, + 0.5 pseudo-event so a never-seen series is not "infinitely
@@ -75,7 +84,10 @@ State (JSON, compact: it goes through a Kafka changelog on every update)::
      "shape": {"labour": [24 hour-of-day counts, 3 day-type counts], ...},   # decayed
      "today": {"labour": [24 hourly counts of the current day]},           # learned at rollover
      "s": {"labour": {"C02-G05": series, "*": street series}, ...},
-     "recent": [[minute, channel, grid_id, category], ...]}   # multi-channel rule
+     "recent": [[minute, channel, grid_id, category], ...],   # multi-channel rule
+     "mk": {"labour": [events, with a word, with a crowd], "*": [...]},   # decayed, mark shares
+     "mr": [[local hour, grid_id, category, word 0/1, crowd 0/1], ...],  # marked, open windows
+     "ep": {"S03-C02-G05/labour": [first window bucket, last alert hour]}}  # open episodes
 
     series = [n, t, window, day_blocks, cusum]    # trailing empty parts omitted
       n           decayed event count at hour t (5 significant digits)
@@ -91,6 +103,7 @@ code space keeps its full code behind ``!``); ``*`` is the street series.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,7 +111,7 @@ from typing import Any, Final
 
 from warning.core.calendar import Calendar, CalendarParams, day_date, local_hour_index, weekday_of_day
 from warning.core.detectors.base import DetectorState, WholeStateDetector
-from warning.core.detectors.baselines import count_sf, level_for, nb_cusum_step, surprise
+from warning.core.detectors.baselines import binom_sf, count_sf, level_for, nb_cusum_step, surprise
 from warning.core.events import Alert, Event, Indicator, stable_id
 from warning.core.ports import KeySpace
 from warning.core.taxonomy import CATEGORIES, CHANNEL_LABELS, category_label
@@ -159,6 +172,12 @@ class DynamicParams:
     multichannel_score: float = 0.65
     multichannel_max_p: float = 0.03
     evidence_max: int = 20
+    rules_alone: bool = False
+    mark_headcount: int = 5
+    mark_prior: float = 0.05
+    mark_prior_weight: float = 20.0
+    episode_hours: float = 24.0
+    street_spread_share: float = 0.5
     max_series: int = 600
     evict_after_days: int = 45
     calendar: CalendarParams = field(default_factory=CalendarParams)
@@ -256,6 +275,19 @@ class _Shape:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    """What every test of one event shares: the event, its local hour, the baseline's state."""
+
+    event: Event
+    h: int
+    warm: bool
+    hist_days: float
+    win_shape: float
+    alpha: float
+    now: datetime
+
+
 class DynamicDetector(WholeStateDetector):
     """Bursts, slow rises and mass-incident signals per (grid|street, category), keyed by street.
 
@@ -276,12 +308,12 @@ class DynamicDetector(WholeStateDetector):
     >>> det.key(ev)
     'S03'
     >>> state, alerts = det.step(det.init_state(), ev, ev.occurred_at)
-    >>> [(a.level, a.subject) for a in alerts]
-    [('yellow', 'S03-C02-G05/labour')]
-    >>> sorted(i.name for i in alerts[0].indicators)
-    ['headcount', 'keyword']
+    >>> alerts  # one report with the words and the crowd is evidence, not yet a situation
+    []
     >>> state["s"]["labour"]["C02-G05"]  # [decayed count at 00:00, [[hour, count, event ids]]]
     [1.009, [[9, 1, 'e1']]]
+    >>> state["mk"]["labour"], state["mr"]  # [events, with a word, with a crowd]; marked events
+    ([1.0, 1.0, 1.0], [[492345, 'S03-C02-G05', 'labour', 1, 1]])
     """
 
     name = "dynamic"
@@ -313,6 +345,9 @@ class DynamicDetector(WholeStateDetector):
             "shape": {},
             "s": {},
             "recent": [],
+            "mk": {},
+            "mr": [],
+            "ep": {},
         }
 
     def key(self, event: Event) -> str:
@@ -320,11 +355,13 @@ class DynamicDetector(WholeStateDetector):
         return event.location.street
 
     def step(self, state: DetectorState, event: Event, now: datetime) -> tuple[DetectorState, list[Alert]]:
-        """Score the event (rules, then windows against the baseline), then learn it."""
+        """Score the event (windows with their marks, the multi-channel rule), then learn it."""
         p = self._p
         h = local_hour_index(event.occurred_at)
         # a v1 state (changelog written before this layout) cannot be read: start the street afresh
         new: dict[str, Any] = dict(state) if state.get("v") == 2 else self.init_state()
+        for part, empty in (("mk", {}), ("mr", []), ("ep", {})):  # v2 states written before marks
+            new.setdefault(part, empty)
         alerts: list[Alert] = []
         if new["t0"] is None:
             new.update(street=event.location.street, t0=h, hour=h, day=h // 24)
@@ -334,55 +371,74 @@ class DynamicDetector(WholeStateDetector):
         new["hour"] = max(new["hour"], h)
         hist_days = (new["hour"] - new["t0"]) / 24.0
         warm = hist_days >= p.min_history_days
-        alpha = self._alpha(new["disp"])
         cat = event.category
-        street = event.location.street
-        grid = event.location.grid_id
-        # hours on the day's clock: series hours count from the start of the current day
-        base = new["day"] * 24
-        hd, eh = new["hour"] - base, h - base
         shape = _Shape(new, cat, p.shape_prior, self._cal) if warm else None
-        # expected share of the window, shared by every series of this category scored now
-        win_shape = shape.total(new["hour"] - p.window_hours + 1, new["hour"] + 1) if shape else 0.0
-
+        # expected share of the window (flat before the shape is learned), shared by every series
+        # of this category scored now
+        lo_h = new["hour"] - p.window_hours + 1
+        win_shape = shape.total(lo_h, new["hour"] + 1) if shape else float(p.window_hours)
+        ctx = _Ctx(event, h, warm, hist_days, win_shape, self._alpha(new["disp"]), now)
+        marks = self._marks(event)
+        self._remember_marks(new, event, h, marks)
         all_series: dict[str, Any] = dict(new["s"])
         series: dict[str, Any] = dict(all_series.get(cat) or {})
         all_series[cat] = series
         new["s"] = all_series
+        mc = self._multichannel(new, event, shape, series, ctx)
+        alerts.extend(self._score_grid(new, series, ctx, mc))
+        alerts.extend(self._score_street(new, series, ctx, mc))
+        self._learn_marks(new, cat, marks)
+        return new, alerts
 
+    def _score_grid(self, st: dict[str, Any], series: dict[str, Any], ctx: _Ctx, mc: list[Indicator]) -> list[Alert]:
+        """The event's grid x category window (with its marks) and the mass-incident rules."""
+        p = self._p
+        event = ctx.event
+        if not p.grid_level:
+            return []
+        grid, street, cat = event.location.grid_id, event.location.street, event.category
+        base = st["day"] * 24
+        hd, eh = st["hour"] - base, ctx.h - base
         gsub = self._sub(grid, street)
-        mc_mu: float | None = None
-        if shape is not None and p.grid_level:
-            mc_mu = self._rate(_unpack(series.get(gsub))[0], hd, new) * (
-                shape.hour_factor(h % 24) * shape.day_factor(day) * p.multichannel_minutes / 60.0
-            )
-        mc_tests = self._family(all_series, grid_level=True) * _HOURS_PER_WEEK * 60.0 / p.multichannel_minutes
-        rule_inds = self._rules(new, event, mc_mu, alpha, mc_tests if p.adjust_for_series else 1.0)
-        lo = hd - p.window_hours  # window buckets are the hours after this one
-        if p.grid_level:
-            old = series.get(gsub)
-            rec = self._touch(old, event, eh, hd)
-            series[gsub] = rec
-            n_tests = self._tests(all_series, grid_level=True)
-            inds, details = self._burst(rec, _unpack(old)[0], win_shape, alpha, n_tests, warm, new)
-            ev_ids = _ids(rec, lo)
-            a = self._alert(f"{grid}/{cat}", grid, "grid", event, h, inds + rule_inds, ev_ids, details, hist_days, now)
-            if a is not None:
-                alerts.append(a)
-        # the street series is kept at every setting: its hourly counts of the day feed the shape
+        old = series.get(gsub)
+        rec = self._touch(old, event, eh, hd)
+        series[gsub] = rec
+        n_tests = self._tests(st["s"], grid_level=True)
+        inds, details = self._burst(rec, _unpack(old)[0], ctx, n_tests, st, self._window_marks(st, cat, grid))
+        rules = self._rule_indicators(event)
+        inds = inds + rules if (inds or p.rules_alone) else inds
+        a = self._alert(st, f"{grid}/{cat}", grid, "grid", ctx, inds + mc, _ids(rec, hd - p.window_hours), details)
+        return [a] if a is not None else []
+
+    def _score_street(self, st: dict[str, Any], series: dict[str, Any], ctx: _Ctx, mc: list[Indicator]) -> list[Alert]:
+        """The street x category window: kept at every setting (its hourly counts feed the shape),
+        scored only for a burst spread over the street's grids (a one-grid burst is the grid's)."""
+        p = self._p
+        event = ctx.event
+        street, cat = event.location.street, event.category
+        base = st["day"] * 24
+        hd, eh = st["hour"] - base, ctx.h - base
+        lo = hd - p.window_hours
         old = series.get(_STREET)
         rec = self._touch(old, event, eh, hd, street=True)
         series[_STREET] = rec
-        if p.street_level:
-            n_tests = self._tests(all_series, grid_level=False)
-            inds, details = self._burst(rec, _unpack(old)[0], win_shape, alpha, n_tests, warm, new)
-            street_inds = inds + ([] if p.grid_level else rule_inds)
-            # with grid series on, the street window's event ids live in its grids' windows
-            ev_ids = self._street_evidence(series, lo) if p.grid_level else _ids(rec, lo)
-            a = self._alert(f"{street}/{cat}", street, "street", event, h, street_inds, ev_ids, details, hist_days, now)
-            if a is not None:
-                alerts.append(a)
-        return new, alerts
+        if not p.street_level:
+            return []
+        n_tests = self._tests(st["s"], grid_level=False)
+        # marks are a place's evidence: scattered over a street's grids they are its ordinary days
+        # (measured: 49 of 49 street alerts raised by marks matched no incident, issue 10)
+        no_marks = (0, 0, 0.0, 0.0)
+        marks = no_marks if p.grid_level else self._window_marks(st, cat, None)
+        inds, details = self._burst(rec, _unpack(old)[0], ctx, n_tests, st, marks)
+        if inds and p.grid_level and not self._spread(series, lo, int(details["observed"])):
+            return []
+        if not p.grid_level:
+            rules = self._rule_indicators(event)
+            inds = inds + rules + mc if (inds or p.rules_alone) else inds + mc
+        # with grid series on, the street window's event ids live in its grids' windows
+        ev_ids = self._street_evidence(series, lo) if p.grid_level else _ids(rec, lo)
+        a = self._alert(st, f"{street}/{cat}", street, "street", ctx, inds, ev_ids, details)
+        return [a] if a is not None else []
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -483,22 +539,33 @@ class DynamicDetector(WholeStateDetector):
         self,
         rec: list[Any],
         n_before: float,
-        win_shape: float,
-        alpha: float,
+        ctx: _Ctx,
         n_tests: float,
-        warm: bool,
         st: dict[str, Any],
+        marks: tuple[int, int, float, float],
     ) -> tuple[list[Indicator], dict[str, Any]]:
+        """The window's count and its marked events against the baseline, as one tail probability.
+
+        ``p = P(K >= k) x P(Bin(k, f_word) >= k_word) x P(Bin(k, f_crowd) >= k_crowd)``: how often
+        a window this full, with this many of its events carrying a mass-incident word or a crowd,
+        happens by chance, the mark shares ``f`` being the street's own (learned, `_mark_shares`).
+        Words and crowds are evidence, not verdicts: people say 聚集 in ordinary complaints and
+        collective petitions happen every week, so a single marked report in a quiet grid is
+        about as surprising as its share says, and two in one window are a situation.
+        """
         p = self._p
         hd = st["hour"] - st["day"] * 24
         w = rec[1] if len(rec) > 1 else []
         k = sum(int(b[1]) for b in w if b[0] > hd - p.window_hours)
-        if not warm or k < p.min_count:
+        kw, kc, fw, fc = marks
+        marked = kw + kc > 0
+        if not (marked or (ctx.warm and k >= p.min_count)):
             return [], {}
-        mu = self._rate(n_before, hd, st) * win_shape
-        if k - mu < p.min_excess:
+        mu = self._rate(n_before, hd, st) * ctx.win_shape
+        if not marked and k - mu < p.min_excess:
             return [], {}
-        pval = count_sf(k, mu, alpha)
+        p_count = count_sf(k, mu, ctx.alpha)
+        pval = p_count * binom_sf(kw, k, fw) * binom_sf(kc, k, fc)
         p_adj = min(1.0, pval * n_tests)
         score = surprise(p_adj, p.surprise_scale)
         if score < p.score_bands[0]:
@@ -508,7 +575,8 @@ class DynamicDetector(WholeStateDetector):
             value=float(k),
             threshold=round(mu, 3),
             contribution=score,
-            label=f"近{p.window_hours}小时{k}起,常态约{mu:.1f}起",
+            label=f"近{p.window_hours}小时{k}起,常态约{mu:.1f}起"
+            + (f",其中{kw + kc}起含聚集/人数信号" if marked else ""),
         )
         tail = Indicator(
             name="tail_probability",
@@ -520,19 +588,73 @@ class DynamicDetector(WholeStateDetector):
         details = {
             "observed": k,
             "expected": round(mu, 4),
+            "marked": [kw, kc],
+            "mark_shares": [round(fw, 4), round(fc, 4)],
             "p_value": pval,
+            "p_count": p_count,
             "p_adjusted": p_adj,
             "tests_per_week": round(n_tests),
-            "dispersion": round(alpha, 4),
+            "dispersion": round(ctx.alpha, 4),
             "window_hours": p.window_hours,
             "score": score,
         }
         return [ind, tail], details
 
-    def _rules(
-        self, st: dict[str, Any], event: Event, mc_mu: float | None, alpha: float, mc_tests: float
-    ) -> list[Indicator]:
-        """Mass-incident rules: headcount, keywords, several channels at one place."""
+    # -- marks: mass-incident words and crowds as evidence ---------------------------------
+
+    def _marks(self, event: Event) -> tuple[bool, bool]:
+        """(carries a mass-incident keyword, involves a crowd of at least `mark_headcount`)."""
+        p = self._p
+        word = bool(event.text) and any(kw in event.text for kw, _ in p.keywords)
+        return word, event.headcount >= p.mark_headcount
+
+    def _remember_marks(self, st: dict[str, Any], event: Event, h: int, marks: tuple[bool, bool]) -> None:
+        """Keep the marked events of the open windows: ``[hour, grid, category, word, crowd]``."""
+        p = self._p
+        keep_from = st["hour"] - 2 * p.window_hours
+        recent = [r for r in st["mr"] if r[0] > keep_from]
+        if any(marks):
+            recent.append([h, event.location.grid_id, event.category, int(marks[0]), int(marks[1])])
+        st["mr"] = recent[-256:]
+
+    def _window_marks(self, st: dict[str, Any], cat: str, grid: str | None) -> tuple[int, int, float, float]:
+        """Marked events in the open window of a grid (or, `grid` None, the street) and category,
+        with the street's learned shares of each mark in that category."""
+        lo = st["hour"] - self._p.window_hours
+        rows = [r for r in st["mr"] if r[0] > lo and r[2] == cat and (grid is None or r[1] == grid)]
+        fw, fc = self._mark_shares(st["mk"], cat)
+        return sum(int(r[3]) for r in rows), sum(int(r[4]) for r in rows), fw, fc
+
+    def _mark_shares(self, mk: dict[str, list[float]], cat: str) -> tuple[float, float]:
+        """Shares of events with a word / a crowd: the category's decayed counts shrunk toward the
+        street's, which are shrunk toward `mark_prior` (a street's first days know nothing)."""
+        p = self._p
+        n_all, w_all, c_all = mk.get(_STREET) or [0.0, 0.0, 0.0]
+        k = p.mark_prior_weight
+        fw_st = (w_all + k * p.mark_prior) / (n_all + k)
+        fc_st = (c_all + k * p.mark_prior) / (n_all + k)
+        n, w, c = mk.get(cat) or [0.0, 0.0, 0.0]
+        return (w + k * fw_st) / (n + k), (c + k * fc_st) / (n + k)
+
+    def _learn_marks(self, st: dict[str, Any], cat: str, marks: tuple[bool, bool]) -> None:
+        mk = dict(st["mk"])
+        for key in (cat, _STREET):
+            n, w, c = mk.get(key) or [0.0, 0.0, 0.0]
+            mk[key] = [_r(n + 1), _r(w + marks[0]), _r(c + marks[1])]
+        st["mk"] = mk
+
+    def _spread(self, series: dict[str, Any], lo: int, k: int) -> bool:
+        """True when no single grid holds more than `street_spread_share` of the street window."""
+        per_grid = [
+            sum(int(b[1]) for b in rec[1] if b[0] > lo)
+            for sub, rec in series.items()
+            if sub != _STREET and len(rec) > 1
+        ]
+        return max(per_grid, default=0) <= self._p.street_spread_share * k
+
+    def _rule_indicators(self, event: Event) -> list[Indicator]:
+        """Headcount and keyword indicators: the explanation a window alert carries (and, with
+        `rules_alone`, alerts of their own, as before issue 10)."""
         p = self._p
         out: list[Indicator] = []
         if event.headcount >= p.headcount_threshold:
@@ -553,57 +675,66 @@ class DynamicDetector(WholeStateDetector):
                 score = max(sc for _, sc in hits)
                 words = "、".join(f"“{kw}”" for kw, _ in hits)
                 out.append(Indicator("keyword", float(len(hits)), 1.0, score, f"关键词{words}"))
-        # Several channels about the same matter at the same place: same grid AND same category,
-        # at least multichannel_min_reports reports from multichannel_min_channels channels. Two
-        # unrelated reports from one grid within half an hour are common in a busy district
-        # (measured: ~90 false alerts/day on a simulated background when any two counted).
+        return out
+
+    def _multichannel(
+        self, st: dict[str, Any], event: Event, shape: _Shape | None, series: dict[str, Any], ctx: _Ctx
+    ) -> list[Indicator]:
+        """Several channels about the same matter at the same place: same grid AND same category,
+        at least `multichannel_min_reports` reports from `multichannel_min_channels` channels, and
+        (once the baseline is warm) unusual for that grid. Two unrelated reports from one grid
+        within half an hour are common in a busy district (~90 false alerts/day when any two
+        counted), and a busy grid's evening is not a mass incident."""
+        p = self._p
         minute = int(event.occurred_at.timestamp() // 60)
         lo = minute - p.multichannel_minutes
         newest = max([minute, *(r[0] for r in st["recent"])])
         # entries older than two windows before the newest can only matter to a very late event
         recent = [r for r in st["recent"] if r[0] >= newest - 2 * p.multichannel_minutes]
+        grid = event.location.grid_id
         same = [
             r
             for r in recent
-            if lo <= r[0] <= minute + p.multichannel_minutes
-            and r[2] == event.location.grid_id
-            and r[3] == event.category
+            if lo <= r[0] <= minute + p.multichannel_minutes and r[2] == grid and r[3] == event.category
         ]
         channels = {r[1] for r in same} | {event.channel}
         reports = len(same) + 1
-        recent.append([minute, event.channel, event.location.grid_id, event.category])
+        recent.append([minute, event.channel, grid, event.category])
         st["recent"] = recent[-64:]
-        if len(channels) >= p.multichannel_min_channels and reports >= p.multichannel_min_reports:
-            # with a baseline, the reports must also be unusual for the grid, adjusted like a window
-            # for the grid series x half-hours a street tests (a busy grid's evening is not a mass
-            # incident: measured 0.25 false alerts per street-week without); without one the rule
-            # stands alone
-            pval = min(1.0, count_sf(reports, mc_mu, alpha) * mc_tests) if mc_mu is not None else 0.0
-            if pval <= p.multichannel_max_p:
-                names = "、".join(CHANNEL_LABELS.get(c, c) for c in sorted(channels))
-                out.append(
-                    Indicator(
-                        "multi_channel",
-                        float(len(channels)),
-                        float(p.multichannel_min_channels),
-                        p.multichannel_score,
-                        f"{p.multichannel_minutes}分钟内{len(channels)}个渠道({names}){reports}次报告同一地点同类事件",
-                    )
-                )
-        return out
+        if len(channels) < p.multichannel_min_channels or reports < p.multichannel_min_reports:
+            return []
+        if shape is None or not p.grid_level:
+            if not p.rules_alone:
+                return []  # no baseline to say the reports are unusual: the windows decide
+            pval = 0.0
+        else:
+            hd = st["hour"] - st["day"] * 24
+            n_before = _unpack(series.get(self._sub(grid, event.location.street)))[0]
+            mc_mu = self._rate(n_before, hd, st) * (
+                shape.hour_factor(ctx.h % 24) * shape.day_factor(ctx.h // 24) * p.multichannel_minutes / 60.0
+            )
+            mc_tests = self._family(st["s"], grid_level=True) * _HOURS_PER_WEEK * 60.0 / p.multichannel_minutes
+            pval = min(1.0, count_sf(reports, mc_mu, ctx.alpha) * (mc_tests if p.adjust_for_series else 1.0))
+        if pval > p.multichannel_max_p:
+            return []
+        names = "、".join(CHANNEL_LABELS.get(c, c) for c in sorted(channels))
+        label = f"{p.multichannel_minutes}分钟内{len(channels)}个渠道({names}){reports}次报告同一地点同类事件"
+        return [
+            Indicator(
+                "multi_channel", float(len(channels)), float(p.multichannel_min_channels), p.multichannel_score, label
+            )
+        ]
 
     def _alert(
         self,
+        st: dict[str, Any],
         subject: str,
         unit: str,
         scope: str,
-        event: Event,
-        h: int,
+        ctx: _Ctx,
         inds: list[Indicator],
         evidence: tuple[str, ...],
         details: dict[str, Any],
-        hist_days: float,
-        now: datetime,
     ) -> Alert | None:
         if not inds:
             return None
@@ -612,6 +743,7 @@ class DynamicDetector(WholeStateDetector):
         level = level_for(score, p.score_bands)
         if level is None:
             return None
+        event, h = ctx.event, ctx.h
         cat = event.category
         label = category_label(cat)
         place = f"{unit}网格" if scope == "grid" else f"{unit}街镇"
@@ -620,35 +752,31 @@ class DynamicDetector(WholeStateDetector):
         if "window_count" in names:
             parts.append(
                 f"{place}{label}异常增多:近{p.window_hours}小时{details['observed']}起,"
-                f"常态约{details['expected']:.1f}起(基于{hist_days:.0f}天历史)"
+                f"常态约{details['expected']:.1f}起(基于{ctx.hist_days:.0f}天历史)"
             )
         rule_labels = [i.label for i in inds if i.name in ("headcount", "keyword", "multi_channel")]
         if rule_labels:
             parts.append(f"{place}{label}疑似群体性事件苗头:" + ",".join(rule_labels))
-        title = ";".join(parts)
         action = _MASS_ACTION if rule_labels else (_GRID_ACTION if scope == "grid" else _STREET_ACTION)
         bucket = h // p.window_hours
-        start_h = bucket * p.window_hours
-        offset = event.occurred_at.utcoffset() or timedelta(0)
-        tz = event.occurred_at.tzinfo
-        wstart = datetime.fromtimestamp(start_h * 3600 - offset.total_seconds(), tz)
+        wstart = self._window_start(event, bucket)
         det = dict(details)
         det.update(
             scope=scope,
-            history_days=round(hist_days, 1),
-            baseline_ready=hist_days >= p.min_history_days,
+            history_days=round(ctx.hist_days, 1),
+            baseline_ready=ctx.warm,
             window_bucket=bucket,
         )
         return Alert(
-            alert_id=stable_id("dynamic", subject, str(bucket)),
+            alert_id=stable_id("dynamic", subject, str(self._episode(st, subject, bucket, h))),
             type="dynamic",
             level=level,
             unit=unit,
             subject=subject,
-            title=title,
+            title=";".join(parts),
             indicators=tuple(inds),
             detector=f"{self.name}@{self.version}",
-            created_at=now,
+            created_at=ctx.now,
             score=round(score, 6),
             evidence=evidence,
             window_start=wstart,
@@ -658,6 +786,32 @@ class DynamicDetector(WholeStateDetector):
             departments=(CATEGORIES[cat][1],) if cat in CATEGORIES else (),
             details=det,
         )
+
+    def _continuing(self, st: dict[str, Any], rise: Alert, day: int) -> Alert:
+        """A rise seen while a burst episode of the same subject is open is that episode's alert
+        (the burst's day is what tipped the CUSUM): same id, a new occurrence, not a second alert."""
+        ep = st["ep"].get(rise.subject)
+        if ep is None or (day + 1) * 24 - int(ep[1]) > self._p.episode_hours:
+            return rise
+        return dataclasses.replace(rise, alert_id=stable_id("dynamic", rise.subject, str(int(ep[0]))))
+
+    def _window_start(self, event: Event, bucket: int) -> datetime:
+        offset = event.occurred_at.utcoffset() or timedelta(0)
+        return datetime.fromtimestamp(
+            bucket * self._p.window_hours * 3600 - offset.total_seconds(), event.occurred_at.tzinfo
+        )
+
+    def _episode(self, st: dict[str, Any], subject: str, bucket: int, h: int) -> int:
+        """The window bucket that opened the subject's episode: an alert within `episode_hours` of
+        the subject's last one continues it (same alert id, a new occurrence), so one burst that
+        spans windows is one alert on the desk, not one per window."""
+        eps = dict(st["ep"])
+        first, last = eps.get(subject) or (bucket, h)
+        if h - int(last) > self._p.episode_hours or int(first) > bucket:
+            first = bucket
+        eps[subject] = [int(first), max(int(last), h)]
+        st["ep"] = eps
+        return int(first)
 
     def _rollover(self, st: dict[str, Any], day: int, now: datetime) -> list[Alert]:
         """Close days ``st['day'] .. day-1``: dispersion, CUSUM, shape learning, eviction."""
@@ -737,9 +891,8 @@ class DynamicDetector(WholeStateDetector):
                         evidence = tuple(str(x) for b in w for x in b[2:])
                         rise = (cs, cd, cy, cm)
                         n_series = sizes[not is_street]
-                        alerts.append(
-                            self._rise_alert(unit, cat, is_street, rise, alpha, n_series, evidence, dd, now, hist_days)
-                        )
+                        a = self._rise_alert(unit, cat, is_street, rise, alpha, n_series, evidence, dd, now, hist_days)
+                        alerts.append(self._continuing(st, a, dd))
                         cs, cd, cy, cm = 0.0, 0, 0, 0.0
                 cusum = [_r(cs), cd, cy, _r(cm)] if cs > 0 else []
                 # eviction: a series whose level fell below that of one event evict_after_days
@@ -750,6 +903,9 @@ class DynamicDetector(WholeStateDetector):
             if out:
                 out_series[cat] = out
         st["disp"] = [_r(a_sum), _r(b_sum)]
+        st["mk"] = {c: [_r(v * decay) for v in row] for c, row in st.get("mk", {}).items() if row[0] * decay >= 0.01}
+        horizon = day * 24 - self._p.episode_hours
+        st["ep"] = {k: v for k, v in st.get("ep", {}).items() if v[1] >= horizon}
         self._learn_shape(st, closed, today)
         st["day"] = day
         # beyond the cap, drop the smallest levels: their rate is closest to the never-seen prior,
