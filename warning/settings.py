@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         description="WARNING_BROKER_SESSION_TIMEOUT: seconds before a silent worker loses its partitions "
         "(shorter = faster takeover after a crash, longer = fewer false rebalances)",
     )
+    table_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="WARNING_TABLE_STANDBY_REPLICAS: standby copies of each detector table partition kept "
+        "warm on other workers (1 in production with 2+ workers: a takeover skips the changelog replay)",
+    )
     health_redis_seconds: float = Field(
         default=60.0,
         gt=0,

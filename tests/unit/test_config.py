@@ -28,6 +28,7 @@ SETTINGS_ENV = {
     "web_port": "WARNING_WEB_PORT",
     "bind_host": "WARNING_BIND_HOST",
     "broker_session_timeout": "WARNING_BROKER_SESSION_TIMEOUT",
+    "table_standby_replicas": "WARNING_TABLE_STANDBY_REPLICAS",
     "console_port": "WARNING_CONSOLE_PORT",
     "store": "WARNING_STORE",
     "stack_dir": "WARNING_STACK_DIR",

@@ -174,7 +174,7 @@ def _faust_app(settings: Settings, catalog: Catalog) -> faust.App:
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
-        table_standby_replicas=0,
+        table_standby_replicas=settings.table_standby_replicas,
         broker_session_timeout=settings.broker_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.broker_session_timeout / 3),
         # a small fetch per partition keeps the input partitions close in event time while a
