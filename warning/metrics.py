@@ -57,6 +57,7 @@ class Metrics:
     state_entries: Gauge
     case_model: Info
     case_score: Histogram
+    healthy: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -181,6 +182,11 @@ class Metrics:
             case_model=Info(
                 "warning_case_model", "Case-model artefact the case detector scores with.", registry=registry
             ),
+            healthy=Gauge(
+                "warning_healthy",
+                "1 while /healthz answers 200; 0 while it answers 503 (stalled consumer, Redis out of reach).",
+                registry=registry,
+            ),
             case_score=Histogram(
                 "warning_case_score",
                 "Case-model score of a case after each of its events (calibrated probability, 0-1).",
@@ -218,6 +224,7 @@ class Metrics:
             self.detector_seconds.labels(detector=name)
         for owner in STATE_OWNERS:
             self.state_entries.labels(detector=owner).set(0)
+        self.healthy.set(1)
 
 
 def faust_metrics(registry: CollectorRegistry) -> Any:

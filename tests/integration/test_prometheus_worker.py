@@ -58,6 +58,7 @@ EXPECTED = {
     "warning_thresholds_info",
     "warning_feed_pending_entries",
     "warning_delivery_backlog_alerts",
+    "warning_healthy",
     "faust_messages_received_total",
     "faust_topic_partition_end_offset",
     "faust_events_runtime_ms_bucket",

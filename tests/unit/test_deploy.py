@@ -173,6 +173,7 @@ def test_the_operations_alerts_of_issue_14_exist() -> None:
         "WarningRedAlertUnacknowledged": 'level="red"',
         "WarningThresholdsRejected": 'outcome="rejected"',
         "WarningIngestHalted": "warning_ingest_halted",
+        "WarningWorkerUnhealthy": "warning_healthy",
     }
     for alert, needle in wanted.items():
         assert alert in exprs, f"rules.yml lacks {alert}"

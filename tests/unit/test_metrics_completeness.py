@@ -93,6 +93,7 @@ def test_new_metrics_are_exposed_with_bounded_labels() -> None:
     assert 'warning_state_entries{detector="engine"} 0.0' in text
     assert 'warning_case_model_info{scoring="yes",version="v3"} 1.0' in text
     assert "warning_case_score_count 1.0" in text
+    assert "warning_healthy 1.0" in text  # healthy until the first verdict says otherwise
     assert "# TYPE faust_messages_received_total counter" in text
     assert "# TYPE warning_late_events_total counter" in text
 

@@ -233,6 +233,11 @@ def _register_timers(app: faust.App, runtime: Runtime) -> None:
         except Exception:
             log.debug("lag_measure_failed")
 
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
+    async def measure_health() -> None:
+        """The /healthz verdict as a gauge: Prometheus alerts where no orchestrator restarts on it."""
+        metrics.healthy.set(1 if health(runtime, time.monotonic()).ok else 0)
+
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
     async def measure_state() -> None:
         """Entries per detector over this worker's table partitions (a full key scan: once a minute)."""
