@@ -20,6 +20,7 @@ loaded and sorted in memory instead, so the merge stays correct either way.
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import json
 import re
@@ -313,6 +314,10 @@ def replay(
         for e in events:
             summary.events += 1
             summary.events_by_channel[e.channel] += 1
+            if summary.events % 2000 == 0:
+                # the detectors' state is long-lived and acyclic (refcounting frees it): keep
+                # the cyclic GC from re-traversing it on every collection (~25% of replay time)
+                gc.freeze()
             yield e
 
     router = ReplayRouter(thresholds)
@@ -328,6 +333,7 @@ def replay(
                 _route_one(router, alert, summary, alerts_out, raw_out)
     finally:
         router.close()
+        gc.unfreeze()
     summary.seconds = clock() - start
     return summary
 

@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Any, Final, Literal, NoReturn
 
 from pydantic import ValidationError
@@ -89,8 +90,13 @@ class Pseudonymiser:
             raise ValueError("pseudonymisation key must be at least 16 bytes")
         self._key = key
         self.tokens = Tokeniser(key)
+        # repeat callers: one HMAC per distinct value (bounded; pure in the fixed key)
+        self._mac = lru_cache(maxsize=65536)(self._hmac)  # type: ignore[method-assign]  # per-instance cache
 
     def _mac(self, kind: str, value: str) -> str:
+        return self._hmac(kind, value)
+
+    def _hmac(self, kind: str, value: str) -> str:
         return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:24]
 
     def person(self, id_number: str) -> str:

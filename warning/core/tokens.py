@@ -67,7 +67,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 import opencc
 from pypinyin import lazy_pinyin as _lazy_pinyin
@@ -210,7 +210,10 @@ def _one_edit_keys(s: str) -> set[str]:
     in two places - twins, whose sequence number and check character both differ - share none.
     """
     keys = {f"{i}?{s[:i]}{s[i + 1 :]}" for i in range(len(s))}
-    keys |= {f"{i}~{''.join(sorted(s[i : i + 2]))}{s[:i]}{s[i + 2 :]}" for i in range(len(s) - 1)}
+    keys |= {
+        f"{i}~{a + b if a <= b else b + a}{s[:i]}{s[i + 2 :]}"
+        for i, a, b in zip(range(len(s) - 1), s[:-1], s[1:], strict=True)
+    }
     return keys
 
 
@@ -236,32 +239,77 @@ class Tokeniser:
         # sub-keys of their own, so tokens never equal the pseudonyms made with the main key
         self._key = hmac.new(key, b"warning/match-tokens/v1", hashlib.sha256).digest()
         self._clk_key = hmac.new(key, b"warning/match-tokens/clk/v1", hashlib.sha256).digest()
-        # the same names come back all day (one person, many events): tokenise each once
+        # keyed BLAKE2b states with the key block already compressed, one per (kind, size):
+        # copying one is a third cheaper than keying a new hasher, and ~70 MACs go into a person
+        self._bases: dict[tuple[str, int], Any] = {}
+        self._clk_base = hashlib.blake2b(key=self._clk_key, digest_size=2 * CLK_HASHES)
+        # the same people come back all day (one caller, many events): tokenise each value once
         self.name = lru_cache(maxsize=65536)(self._name)  # type: ignore[method-assign]  # per-instance cache
+        # (bounded: an ID's ~40 tokens are ~3 KB, so 8,192 of them stay under ~30 MB)
+        self._id_tokens = lru_cache(maxsize=8192)(self._id_number)
+        self._phone_tokens = lru_cache(maxsize=8192)(self._phone)
+        self._person_tokens = lru_cache(maxsize=16384)(self._person)
+        self._gram_bits = lru_cache(maxsize=65536)(self._gram)
+
+    def _base(self, kind: str, size: int) -> Any:
+        """The keyed hasher of one token kind and size, created once."""
+        base = self._bases.get((kind, size))
+        if base is None:
+            base = self._bases[(kind, size)] = hashlib.blake2b(
+                key=self._key, digest_size=size // 2, person=kind.encode()
+            )
+        return base
 
     def _mac(self, kind: str, value: str, size: int = 16) -> str:
         # keyed BLAKE2b is a MAC in its own right (RFC 7693) and 4x cheaper than HMAC-SHA256
         # here, which matters at ~45 tokens per person; the kind goes in as personalisation
-        return hashlib.blake2b(value.encode(), key=self._key, digest_size=size // 2, person=kind.encode()).hexdigest()
+        h = self._base(kind, size).copy()
+        h.update(value.encode())
+        return str(h.hexdigest())
+
+    def _macs(self, kind: str, values: Iterable[str], size: int) -> list[str]:
+        """``kind:MAC`` of each value, sorted (the one-edit keys: ~30 per ID or phone)."""
+        base = self._base(kind, size)
+        out = []
+        for value in values:
+            h = base.copy()
+            h.update(value.encode())
+            out.append(f"{kind}:{h.hexdigest()}")
+        out.sort()
+        return out
 
     def _bloom(self, grams: Iterable[str]) -> str:
         bits = 0
         for gram in grams:
-            # k independent 16-bit slices of one keyed digest (clkhash's blakeHash); CLK_BITS
-            # is a power of two, so the slice's low bits are the index
-            h = int.from_bytes(hashlib.blake2b(gram.encode(), key=self._clk_key, digest_size=2 * CLK_HASHES).digest())
-            for _ in range(CLK_HASHES):
-                bits |= 1 << (h & (CLK_BITS - 1))
-                h >>= 16
+            bits |= self._gram_bits(gram)
         return f"{bits:0{CLK_BITS // 4}x}"
+
+    def _gram(self, gram: str) -> int:
+        """The Bloom bits of one gram (grams repeat across names: cached per instance)."""
+        # k independent 16-bit slices of one keyed digest (clkhash's blakeHash); CLK_BITS
+        # is a power of two, so the slice's low bits are the index
+        d = self._clk_base.copy()
+        d.update(gram.encode())
+        h = int.from_bytes(d.digest())
+        bits = 0
+        for _ in range(CLK_HASHES):
+            bits |= 1 << (h & (CLK_BITS - 1))
+            h >>= 16
+        return bits
 
     def id_number(self, raw: str) -> list[str]:
         """Tokens of an ID number (18 or 15 characters; anything else gets only ``id``)."""
+        return list(self._id_tokens(raw))
+
+    def _id_number(self, raw: str) -> tuple[str, ...]:
+        return tuple(self._id_list(raw))
+
+    def _id_list(self, raw: str) -> list[str]:
         n = normalise_id(raw)
         if not n:
             return []
         out = [f"id:{self._mac('id', n)}"]
-        out += sorted(f"idd:{self._mac('idd', d, 6)}" for d in _one_edit_keys(n))
+        out += self._macs("idd", _one_edit_keys(n), 6)
         if len(n) == 18 and n[:17].isdigit():
             a, b, c = n[:6], n[6:14], n[14:]
             out += [f"idp:{self._mac('idp', f'{i}|{x}|{y}')}" for i, (x, y) in enumerate(((a, b), (a, c), (b, c)))]
@@ -281,6 +329,12 @@ class Tokeniser:
 
     def phone(self, raw: str) -> list[str]:
         """Tokens of a full or masked phone number."""
+        return list(self._phone_tokens(raw))
+
+    def _phone(self, raw: str) -> tuple[str, ...]:
+        return tuple(self._phone_list(raw))
+
+    def _phone_list(self, raw: str) -> list[str]:
         p = normalise_phone(raw)
         if "*" in p:
             head, tail = re.match(r"^(\d*)", p).group(1), re.search(r"(\d*)$", p).group(1)  # type: ignore[union-attr]  # both patterns match any string
@@ -295,7 +349,7 @@ class Tokeniser:
         out = [f"ph:{self._mac('ph', p[-8:])}", f"p4:{self._mac('p4', p[-4:])}"]
         if len(p) == 11:
             out.append(f"pm:{self._mac('pm', p[:3] + '|' + p[-4:])}")
-            out += sorted(f"pd:{self._mac('pd', d, 6)}" for d in _one_edit_keys(p))
+            out += self._macs("pd", _one_edit_keys(p), 6)
         return out
 
     def name(self, raw: str) -> tuple[str, ...]:
@@ -351,12 +405,17 @@ class Tokeniser:
         address: str = "",
         sex: str = "",
     ) -> tuple[str, ...]:
-        """All tokens of one person record, deduplicated, in a stable order."""
+        """All tokens of one person record, deduplicated, in a stable order (cached per instance)."""
+        return self._person_tokens(name, id_number, phone, birth_date, address, sex)
+
+    def _person(
+        self, name: str, id_number: str, phone: str, birth_date: date | None, address: str, sex: str
+    ) -> tuple[str, ...]:
         out: list[str] = []
         if id_number:
-            out += self.id_number(id_number)
+            out += self._id_tokens(id_number)
         if phone:
-            out += self.phone(phone)
+            out += self._phone_tokens(phone)
         if name:
             out += self.name(name)
         if birth_date is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from warning.core.detectors.relational.compare import Profile, Vector, compare, reasons
@@ -77,7 +78,7 @@ def blocking_keys(p: Profile) -> list[str]:
 
 def usable(p: Profile) -> bool:
     """A mention with neither an identifier nor a name cannot be resolved."""
-    return any(p.get(k) for k in ("id", "p4", "pm", "ns"))
+    return bool(p.get("id") or p.get("p4") or p.get("pm") or p.get("ns"))
 
 
 class Resolver:
@@ -86,6 +87,9 @@ class Resolver:
     def __init__(self, weights: MatchWeights, params: ResolverParams | None = None) -> None:
         self.weights = weights
         self.params = params or ResolverParams()
+        # a repeat caller's tokens come back unchanged: group them and derive their keys once
+        self._prepared = lru_cache(maxsize=16384)(_prepare)
+        self._probability = lru_cache(maxsize=4096)(weights.probability)
 
     def find(self, store: StateStore, eid: str) -> str:
         """The root entity of `eid` (path-compressing pointers it walks)."""
@@ -106,10 +110,9 @@ class Resolver:
 
     def resolve(self, store: StateStore, tokens: Sequence[str]) -> Resolution | None:
         """Link one mention; None when it carries nothing to link on."""
-        profile = group(tokens)
+        profile, keys = self._prepared(tuple(tokens))
         if not usable(profile):
             return None
-        keys = blocking_keys(profile)
         scored = self._score(store, profile, self._candidates(store, keys))
         threshold = self.params.match_probability
         matches = [s for s in scored if s[0] >= threshold]
@@ -147,14 +150,14 @@ class Resolver:
         for eid in candidates:
             summary = self.summary(store, eid)
             vec = compare(profile, summary["k"])
-            out.append((self.weights.probability(vec), eid, vec, summary))
+            out.append((self._probability(vec), eid, vec, summary))
         out.sort(key=lambda s: (-s[0], s[1]))
         return out
 
     def _mergeable(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
         if a["n"] + b["n"] > self.params.max_mentions:
             return False
-        return self.weights.probability(compare(a["k"], b["k"])) >= self.params.match_probability
+        return self._probability(compare(a["k"], b["k"])) >= self.params.match_probability
 
     def _new_entity(self, store: StateStore) -> str:
         meta = store.get("meta") or {"next": 0}
@@ -168,13 +171,22 @@ class Resolver:
             entry = store.get(f"tok:{key}")
             if isinstance(entry, dict):
                 continue  # capped: a hub, no longer a blocking key (its count stays as it was)
-            ids = list(dict.fromkeys(self.find(store, e) for e in entry or ()))
+            if not entry:  # a key seen for the first time (most of them): nothing to re-root
+                store.put(f"tok:{key}", [target] if cap >= 1 else {"cap": 1})
+                continue
+            ids = list(dict.fromkeys(self.find(store, e) for e in entry))
             if target in ids:
                 if len(ids) != len(entry or ()):
                     store.put(f"tok:{key}", ids)
                 continue
             ids.append(target)
             store.put(f"tok:{key}", ids if len(ids) <= cap else {"cap": len(ids)})
+
+
+def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], list[str]]:
+    """A mention's profile and blocking keys (shared between calls: read, never modified)."""
+    profile = group(tokens)
+    return profile, blocking_keys(profile)
 
 
 def _absorb(summary: Mapping[str, Any], values: Mapping[str, Sequence[str]], mentions: int) -> dict[str, Any]:
