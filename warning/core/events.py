@@ -192,6 +192,8 @@ class Alert:
     category: str = ""
     departments: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    excerpts: tuple[Mapping[str, str], ...] = ()
+    """Scrubbed excerpts of evidence events (`warning.core.excerpts`): shown to desks without audit."""
 
     def __post_init__(self) -> None:
         if not self.indicators:
@@ -219,6 +221,7 @@ class Alert:
             "category": self.category,
             "departments": list(self.departments),
             "details": dict(self.details),
+            **({"excerpts": [dict(e) for e in self.excerpts]} if self.excerpts else {}),
         }
 
     @classmethod
@@ -242,6 +245,7 @@ class Alert:
             category=data.get("category", ""),
             departments=tuple(data.get("departments", ())),
             details=cast(dict[str, Any], dict(data.get("details", {}))),
+            excerpts=tuple({str(k): str(v) for k, v in e.items()} for e in data.get("excerpts", ())),
         )
 
 

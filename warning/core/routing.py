@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal, get_args
 
-from warning.core import units
+from warning.core import excerpts, units
 from warning.core.events import Alert, stable_id
 from warning.core.lifecycle import (
     OPEN,
@@ -243,6 +243,7 @@ def _merge(prev: Alert, new: Alert, max_evidence: int) -> Alert:
         window_start=min(starts) if starts else None,
         window_end=max(ends) if ends else None,
         departments=departments,
+        excerpts=excerpts.merge(prev.excerpts, new.excerpts),
     )
 
 
@@ -271,7 +272,11 @@ def decide(prev: AlertRecord | None, alert: Alert, rules: RoutingRules, now: dat
     t = alert.created_at
     if prev is None:
         feeds = route(alert, rules)
-        bounded = replace(alert, evidence=tuple(dict.fromkeys(alert.evidence))[-rules.max_evidence :])
+        bounded = replace(
+            alert,
+            evidence=tuple(dict.fromkeys(alert.evidence))[-rules.max_evidence :],
+            excerpts=excerpts.merge((), alert.excerpts),
+        )
         record = AlertRecord(
             alert=bounded,
             level=alert.level,

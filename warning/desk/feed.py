@@ -29,13 +29,20 @@ that user and a different ``--by`` is refused; over the shared ``cli`` user ``--
 as given and flagged unverified (`warning.delivery.service_users.audit_actor`).
 
 Every key is under ``WARNING_REDIS_PREFIX`` (default ``warning:``).
+
+Filters (``--type``, ``--level``, ``--state``; ``--state open`` = any open state) choose what is
+*shown*; entries filtered out are still acknowledged as received, so a wall screen that shows
+only red alerts should read as its own consumer group (``--group wall``, created by the operator)
+rather than take entries from the desk's group. ``--compact`` prints one line per alert
+(`compact_line`). With a units file in force (``warning units load``) the unit is checked against
+it and the feed key is the unit's path key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -47,9 +54,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from warning.core import units
 from warning.core.errors import WarningError
-from warning.core.lifecycle import OUTCOME_LABELS, OUTCOMES, STATE_LABELS, AlertRecord
-from warning.core.routing import KIND_LABELS
+from warning.core.lifecycle import OPEN, OUTCOME_LABELS, OUTCOMES, STATE_LABELS, AlertRecord
+from warning.core.routing import ALL_FEED, DEPT_PREFIX, KIND_LABELS
 from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
 from warning.sinks.connect import AnyRedis, client_from_url
 
@@ -87,6 +95,47 @@ def render_entry(fields: dict[str, str]) -> Panel:
     return Panel(Group(head, info, ind), border_style=style, expand=False)
 
 
+def matches(
+    fields: dict[str, str], type: str | None = None, level: str | None = None, state: str | None = None
+) -> bool:
+    """True when a feed entry passes the filters (None: any; state ``open``: any open state)."""
+    atype = fields.get("type") or json.loads(fields.get("alert", "{}")).get("type", "")
+    entry_state = fields.get("state", "")
+    return (
+        (type is None or atype == type)
+        and (level is None or fields.get("level") == level)
+        and (state is None or (entry_state in OPEN if state == "open" else entry_state == state))
+    )
+
+
+def _label(labels: Mapping[Any, str], code: str) -> str:
+    return labels.get(code, code)
+
+
+def compact_line(fields: dict[str, str], h: units.Hierarchy | None = None) -> Text:
+    """One line per alert for a wall screen: time, level, kind, type, unit name, state, title, id."""
+    alert: dict[str, Any] = json.loads(fields.get("alert", "{}"))
+    level = fields.get("level", alert.get("level", "blue"))
+    unit = fields.get("unit", alert.get("unit", ""))
+    name = units.name_of(unit, h) if units.is_unit(unit, h) else unit
+    atype = fields.get("type") or alert.get("type", "")
+    state = fields.get("state", "")
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(fields.get("created_at", "")[5:16].replace("T", " ") + " ")
+    line.append(f"【{_label(LEVEL_LABELS, level)}】", style=LEVEL_STYLES.get(level, "bold"))
+    line.append(f"{KIND_LABELS.get(fields.get('kind', ''), '')} {_label(ALERT_TYPE_LABELS, atype)} ")
+    line.append(name if name == unit else f"{name}({unit})", style="bold")
+    line.append(f" {_label(STATE_LABELS, state)} ")
+    line.append(fields.get("title", alert.get("title", "")))
+    line.append(f"  #{fields.get('alert_id', '')}", style="dim")
+    return line
+
+
+def feed_name(unit: str, h: units.Hierarchy | None = None) -> str:
+    """The feed a desk of `unit` reads: ``all``, a department's, or the unit's path key."""
+    return unit if unit == ALL_FEED or unit.startswith(DEPT_PREFIX) else units.feed_key(unit, h)
+
+
 async def ensure_group(client: AnyRedis, key: str, group: str, from_now: bool = False) -> None:
     """Create the desk's consumer group unless it exists: from the start of the feed, or from now.
 
@@ -114,19 +163,23 @@ async def follow(
     consumer: str,
     show: Callable[[str, dict[str, str]], None],
     *,
+    keep: Callable[[dict[str, str]], bool] | None = None,
     max_entries: int | None = None,
     timeout: float | None = None,
     once: bool = False,
     from_now: bool = False,
 ) -> int:
-    """Replay own pending entries, then read new ones; XACK each after `show`. Returns count."""
+    """Replay own pending entries, then read new ones; XACK each after `show`. Returns the count shown.
+
+    Entries `keep` refuses are acknowledged without being shown (see the module's note on filters).
+    """
     await ensure_group(client, key, group, from_now)
     shown = 0
 
     async def deliver(entries: list[tuple[str, dict[str, str] | None]]) -> bool:
         nonlocal shown
         for entry_id, fields in entries:
-            if fields:  # None: trimmed from the stream since it was handed out
+            if fields and (keep is None or keep(fields)):  # None: trimmed since it was handed out
                 show(entry_id, fields)
                 shown += 1
             await client.xack(key, group, entry_id)
@@ -153,6 +206,17 @@ async def follow(
             continue
         if await deliver(entries) or once:
             return shown
+
+
+def check_filters(type: str | None, level: str | None, state: str | None) -> None:
+    """ValueError naming a filter value outside the vocabulary (the command exits 2)."""
+    for name, value, allowed in (
+        ("--type", type, ALERT_TYPE_LABELS),
+        ("--level", level, LEVEL_LABELS),
+        ("--state", state, [*STATE_LABELS, "open"]),
+    ):
+        if value is not None and value not in allowed:
+            raise ValueError(f"{name} {value}: expected one of {', '.join(allowed)}")
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -186,23 +250,33 @@ def register(app: typer.Typer) -> None:
         max: Annotated[int | None, typer.Option("--max", help="exit after N entries")] = None,
         timeout: Annotated[float | None, typer.Option(help="exit after S seconds without a new entry")] = None,
         from_now: Annotated[bool, typer.Option(help="a new desk starts at new alerts, not the feed's history")] = False,
+        type: Annotated[str | None, typer.Option(help="only dynamic|pattern|relational|case")] = None,
+        level: Annotated[str | None, typer.Option(help="only blue|yellow|orange|red")] = None,
+        state: Annotated[
+            str | None, typer.Option(help="only this state (new, acknowledged, ...; open = any open)")
+        ] = None,
+        compact: Annotated[bool, typer.Option(help="one line per alert (wall screen)")] = False,
     ) -> None:
         """值班订阅: follow the desk's alert feed (consumer group; pending entries replayed first)."""
         from warning import settings as settings_mod
         from warning.delivery import acl
+        from warning.units_cli import configured_hierarchy
 
         cfg = settings_mod.load()
         try:
+            check_filters(type, level, state)
+            h = configured_hierarchy(cfg)
             if unit != "all":  # the district-wide feed (every alert); only district-scope users may read it
-                acl.check_scope(unit)
-        except WarningError as exc:
+                acl.check_scope(unit, h)
+        except (WarningError, ValueError) as exc:
             _fail(exc)
+            return
         if user and password is None:
             password = typer.prompt("密码", hide_input=True)
         console = Console()
 
         def show(entry_id: str, fields: dict[str, str]) -> None:
-            console.print(render_entry(fields))
+            console.print(compact_line(fields, h) if compact else render_entry(fields))
 
         async def run() -> int:
             client = (
@@ -213,10 +287,11 @@ def register(app: typer.Typer) -> None:
             try:
                 return await follow(
                     client,
-                    f"{cfg.redis_prefix}feed:{unit}",
+                    f"{cfg.redis_prefix}feed:{feed_name(unit, h)}",
                     group,
                     consumer or user or "cli",
                     show,
+                    keep=lambda f: matches(f, type, level, state),
                     max_entries=max,
                     timeout=timeout,
                     once=once,

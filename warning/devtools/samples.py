@@ -94,6 +94,12 @@ _ALERT_SCHEMA: dict[str, Any] = {
         "category": {"type": "string"},
         "departments": {"type": "array", "items": {"type": "string"}},
         "details": {"type": "object"},
+        "excerpts": {
+            "type": "array",
+            "maxItems": 12,
+            "description": "scrubbed excerpts of evidence events (no parties, text cut to 80 characters)",
+            "items": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
     },
 }
 

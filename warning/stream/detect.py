@@ -23,6 +23,7 @@ from typing import Any
 import faust
 
 from warning import logs
+from warning.core import excerpts
 from warning.core.engine import Engine, Failure, Report
 from warning.core.events import Event
 from warning.core.ports import KeySpace, Message
@@ -67,7 +68,7 @@ def register(
             engine = runtime.engines.get(ks)
             for partition, events in _by_partition(batch).items():
                 report = _process(runtime, engine, table, ks, partition, events) if engine else Report()
-                report.alerts = [_stamp_received(a, events) for a in report.alerts]
+                report.alerts = [_with_excerpts(_stamp_received(a, events), events) for a in report.alerts]
                 await _emit(runtime, ks, report, alerts_topic, dead_topic, topics, events[-1])
             runtime.metrics.batch_seconds.labels(key_space=ks).observe(time.perf_counter() - started)
             runtime.touch(name)
@@ -120,6 +121,12 @@ def _stamp_received(alert: Any, events: list[Any]) -> Any:
         if isinstance(value, dict) and value.get("event_id") in wanted:
             return replace(alert, details={**alert.details, "received_at": value.get("received_at")})
     return alert
+
+
+def _with_excerpts(alert: Any, events: list[Any]) -> Any:
+    """Scrubbed excerpts of the evidence events in this batch (`warning.core.excerpts`) on the alert."""
+    found = excerpts.for_evidence(alert.evidence, (ev.value for ev in events if isinstance(ev.value, dict)))
+    return replace(alert, excerpts=excerpts.merge(alert.excerpts, found)) if found else alert
 
 
 def _not_an_event(value: Any, exc: Exception) -> Failure:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import re
 from collections.abc import Awaitable, Callable, Collection
@@ -41,6 +42,7 @@ from redis.exceptions import RedisError
 from warning.core import units
 from warning.core.errors import WarningError
 from warning.core.lifecycle import (
+    OPEN,
     OUTCOME_LABELS,
     STATE_LABELS,
     AlertRecord,
@@ -48,9 +50,9 @@ from warning.core.lifecycle import (
     UnknownAlertError,
 )
 from warning.core.routing import ALL_FEED, KIND_LABELS, feed_in_scope, in_scope, redacted
-from warning.core.taxonomy import ALERT_TYPE_LABELS, LEVEL_LABELS, category_label
+from warning.core.taxonomy import ALERT_TYPE_LABELS, CHANNEL_LABELS, LEVEL_LABELS, category_label
 from warning.delivery.router import Deliverer, OutOfScopeError
-from warning.desk.console import report_page
+from warning.desk.console import report_page, views
 from warning.desk.console.sessions import SESSION_SECONDS, Session, SessionStore
 
 STATIC = Path(__file__).with_name("static")
@@ -58,8 +60,18 @@ COOKIE = "warning_session"
 SESSION_RECHECK_SECONDS = 5.0
 LIST_LIMIT = 200
 SUMMARY_SCAN = 5000
-FILTERS: dict[str, Collection[str]] = {"type": ALERT_TYPE_LABELS, "level": LEVEL_LABELS, "state": STATE_LABELS}
+FILTERS: dict[str, Collection[str]] = {
+    "type": ALERT_TYPE_LABELS,
+    "level": LEVEL_LABELS,
+    "state": {*STATE_LABELS, "open"},  # open: any state of lifecycle.OPEN
+}
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+MAP_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>综治一张图</title>
+<link rel="stylesheet" href="/static/console.css"></head><body class="map-page">
+<header><h1>综治一张图 · {name}</h1><nav><a id="back" href="/" accesskey="b">返回值班台</a></nav></header>
+<main><p class="hint">每格为一个网格,颜色表示未办结预警数;点击网格(或 Tab 选中后回车)查看该网格的未办结预警。</p>
+{legend}{svg}</main></body></html>"""
 
 Authenticator = Callable[[str, str], Awaitable[bool]]
 
@@ -84,10 +96,11 @@ def _labels() -> dict[str, Any]:
         "kinds": KIND_LABELS,
         "types": ALERT_TYPE_LABELS,
         "outcomes": OUTCOME_LABELS,
+        "channels": CHANNEL_LABELS,
     }
 
 
-def _entry_json(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
+def _entry_json(entry_id: str, fields: dict[str, str], h: units.Hierarchy | None = None) -> dict[str, Any]:
     alert: dict[str, Any] = json.loads(fields["alert"])
     alert["category_label"] = category_label(alert.get("category", ""))
     return {
@@ -98,12 +111,17 @@ def _entry_json(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
         "state": fields["state"],
         "count": int(fields.get("count", "1")),
         "unit": fields["unit"],
+        "unit_info": views.unit_info(fields["unit"], h),
         "title": fields["title"],
         "alert": alert,
     }
 
 
-def _record_json(rec: AlertRecord) -> dict[str, Any]:
+def _record_json(rec: AlertRecord, h: units.Hierarchy | None = None) -> dict[str, Any]:
+    alert = redacted(rec.alert)
+    alert["category_label"] = category_label(rec.alert.category)
+    for e in alert.get("excerpts", ()):  # type: ignore[attr-defined]  # a list of dicts in to_dict
+        e["category_label"] = category_label(e.get("category", ""))
     return {
         "alert_id": rec.alert_id,
         "level": rec.level,
@@ -115,7 +133,9 @@ def _record_json(rec: AlertRecord) -> dict[str, Any]:
         "first_seen": rec.first_seen.isoformat(),
         "last_seen": rec.last_seen.isoformat(),
         "due_at": rec.due_at.isoformat() if rec.due_at else None,
-        "alert": redacted(rec.alert),
+        "unit_info": views.unit_info(rec.alert.unit, h),
+        "alert": alert,
+        "explanation": views.explanation(alert, rec.alert.details),
     }
 
 
@@ -168,6 +188,11 @@ class Console:
         self.stop = asyncio.Event()
         self._identity: str | None = None
 
+    @property
+    def h(self) -> units.Hierarchy | None:
+        """The district's own units (the deliverer's routing rules'), None = the default layout."""
+        return self.deliverer.rules.hierarchy
+
     async def identity(self) -> str:
         """The console's Redis ACL user (``ACL WHOAMI``, asked once): the audit's `identity`."""
         if self._identity is None:
@@ -197,7 +222,7 @@ class Console:
     async def scoped_record(self, request: web.Request, s: Session) -> AlertRecord:
         """The alert of the path if the officer may see it, else 404 (no hint it exists)."""
         rec = await self.sink.load(request.match_info["alert_id"])
-        if rec is None or not in_scope(rec, s.unit):
+        if rec is None or not in_scope(rec, s.unit, self.h):
             raise web.HTTPNotFound(text="无此预警或无权查看")
         return rec
 
@@ -253,7 +278,8 @@ class Console:
     async def me(self, request: web.Request) -> web.StreamResponse:
         """Who is logged in, and the Chinese labels of the domain's codes."""
         s = await self.require(request)
-        return web.json_response({"name": s.name, "unit": s.unit, "labels": _labels()})
+        info = views.unit_info(s.unit, self.h)
+        return web.json_response({"name": s.name, "unit": s.unit, "unit_info": info, "labels": _labels()})
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events of the feed entries in scope; ends when the session does."""
@@ -269,8 +295,8 @@ class Console:
         while not self.stop.is_set():
             for entry_id, fields in entries:
                 cursor = entry_id
-                if feed_in_scope(json.loads(fields.get("feeds", "[]")), s.unit):
-                    data = json.dumps(_entry_json(entry_id, fields), ensure_ascii=False)
+                if feed_in_scope(json.loads(fields.get("feeds", "[]")), s.unit, self.h):
+                    data = json.dumps(_entry_json(entry_id, fields, self.h), ensure_ascii=False)
                     await resp.write(f"id: {entry_id}\nevent: alert\ndata: {data}\n\n".encode())
                     idle = 0.0
             if idle >= 15:  # keep proxies from closing an idle stream
@@ -298,7 +324,7 @@ class Console:
         s = await self.require(request)
         rec = await self.scoped_record(request, s)
         trail = await self.sink.audit(rec.alert_id, count=50)
-        body = _record_json(rec)
+        body = _record_json(rec, self.h)
         body["audit"] = [e.to_fields() for e in trail]
         return web.json_response(body)
 
@@ -312,14 +338,8 @@ class Console:
     async def alerts(self, request: web.Request) -> web.StreamResponse:
         """Alerts in scope, newest first, filtered by type/level/state/unit/since and searched by ``q``."""
         s = await self.require(request)
-        query = _filters(request.query, s.unit)
-        text = request.query.get("q", "").strip()[:100]
-        if text and (exact := await self.sink.load(text)) is not None:
-            found = [exact] if in_scope(exact, s.unit) else []
-        else:
-            found = await self.sink.query(**query, limit=LIST_LIMIT if not text else SUMMARY_SCAN)
-            found = [r for r in found if in_scope(r, s.unit) and (not text or text in _haystack(r))]
-        return web.json_response({"alerts": [_record_json(r) for r in found[:LIST_LIMIT]]})
+        found = await self.search(request, s)
+        return web.json_response({"alerts": [_record_json(r, self.h) for r in found[:LIST_LIMIT]]})
 
     async def summary(self, request: web.Request) -> web.StreamResponse:
         """Counts by level and state of the alerts in the officer's scope (the header)."""
@@ -327,10 +347,57 @@ class Console:
         scope = None if s.unit == units.DISTRICT else s.unit
         counts: dict[str, dict[str, int]] = {}
         for rec in await self.sink.query(unit=scope, limit=SUMMARY_SCAN):
-            if in_scope(rec, s.unit):
+            if in_scope(rec, s.unit, self.h):
                 row = counts.setdefault(rec.level, {})
                 row[rec.state] = row.get(rec.state, 0) + 1
         return web.json_response({"scope": s.unit, "counts": counts})
+
+    async def search(self, request: web.Request, s: Session) -> list[AlertRecord]:
+        """Alerts in scope matching the URL's filters (``state=open``: any open state) and text ``q``."""
+        query = _filters(request.query, s.unit, self.h)
+        until = query.pop("until")
+        text = request.query.get("q", "").strip()[:100]
+        if text and (exact := await self.sink.load(text)) is not None:
+            return [exact] if in_scope(exact, s.unit, self.h) else []
+        want_open = query["state"] == "open"
+        if want_open:
+            query["state"] = None
+        wide = text or want_open or until
+        found = await self.sink.query(**query, limit=SUMMARY_SCAN if wide else LIST_LIMIT)
+        return [
+            r
+            for r in found
+            if in_scope(r, s.unit, self.h)
+            and (not want_open or r.state in OPEN)
+            and (until is None or r.last_seen <= until)
+            and (not text or text in _haystack(r, self.h))
+        ]
+
+    async def units_api(self, request: web.Request) -> web.StreamResponse:
+        """The units the officer may filter by, with names (the units file's, else those alerts name)."""
+        s = await self.require(request)
+        seen = [] if self.h else [r.alert.unit for r in await self._scoped(s)]
+        return web.json_response({"units": views.units_in_scope(s.unit, self.h, seen)})
+
+    async def _scoped(self, s: Session) -> list[AlertRecord]:
+        scope = None if s.unit == units.DISTRICT or not units.is_unit(s.unit, self.h) else s.unit
+        return [r for r in await self.sink.query(unit=scope, limit=SUMMARY_SCAN) if in_scope(r, s.unit, self.h)]
+
+    async def alert_page(self, request: web.Request) -> web.StreamResponse:
+        """The alert page (its data comes from ``/api/alerts/{id}``, which checks the scope)."""
+        if await self.session_of(request) is None:
+            raise web.HTTPFound("/login")
+        return web.FileResponse(STATIC / "alert.html")
+
+    async def map_page(self, request: web.Request) -> web.StreamResponse:
+        """综治一张图: the officer's grids as an SVG coloured by open alerts, each linking to its alerts."""
+        s = await self.require(request)
+        records = await self._scoped(s)
+        area = views.units_in_scope(s.unit, self.h, [r.alert.unit for r in records])
+        svg = views.hotspot_svg(s.unit, area, views.open_by_grid(records))
+        info = views.unit_info(s.unit, self.h)
+        page = MAP_PAGE.format(name=html.escape(info["path"]), svg=svg, legend=views.legend())
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     def action(self, action: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """Handler of one lifecycle transition (acknowledge / handle / resolve)."""
@@ -360,7 +427,7 @@ class Console:
         return handler
 
 
-def _filters(params: Any, scope: str) -> dict[str, Any]:
+def _filters(params: Any, scope: str, h: units.Hierarchy | None = None) -> dict[str, Any]:
     """Query arguments from the URL, checked against the vocabulary and the officer's scope (4xx)."""
     out: dict[str, Any] = {}
     for name, allowed in FILTERS.items():
@@ -369,19 +436,21 @@ def _filters(params: Any, scope: str) -> dict[str, Any]:
             raise web.HTTPBadRequest(text=f"unknown {name}")
         out[name] = value or None
     unit = params.get("unit", "") or (None if scope == units.DISTRICT else scope)
-    if unit is not None and not (units.is_unit(unit) and units.within(unit, scope)):
+    if unit is not None and not (units.is_unit(unit, h) and units.within(unit, scope, h)):
         raise web.HTTPNotFound(text="无此单位或无权查看")
     out["unit"] = unit
-    since = params.get("since", "")
-    try:
-        out["since"] = datetime.fromisoformat(since) if since else None
-    except ValueError:
-        raise web.HTTPBadRequest(text="since must be an ISO time") from None
+    for name in ("since", "until"):
+        value = params.get(name, "")
+        try:
+            out[name] = datetime.fromisoformat(value) if value else None
+        except ValueError:
+            raise web.HTTPBadRequest(text=f"{name} must be an ISO time") from None
     return out
 
 
-def _haystack(rec: AlertRecord) -> str:
-    return f"{rec.alert_id} {rec.alert.title} {rec.alert.unit} {category_label(rec.alert.category)}"
+def _haystack(rec: AlertRecord, h: units.Hierarchy | None = None) -> str:
+    name = units.name_of(rec.alert.unit, h) if units.is_unit(rec.alert.unit, h) else ""
+    return f"{rec.alert_id} {rec.alert.title} {rec.alert.unit} {name} {category_label(rec.alert.category)}"
 
 
 def _default_sessions(deliverer: Deliverer, secret: bytes) -> SessionStore:
@@ -435,6 +504,9 @@ def _routes(app: web.Application, c: Console) -> None:
     app.router.add_get("/api/stream", c.stream)
     app.router.add_get("/api/alerts", c.alerts)
     app.router.add_get("/api/summary", c.summary)
+    app.router.add_get("/api/units", c.units_api)
+    app.router.add_get("/alert/{alert_id}", c.alert_page)
+    app.router.add_get("/map", c.map_page)
     app.router.add_get("/api/alerts/{alert_id}", c.show)
     app.router.add_get("/api/alerts/{alert_id}/details", c.details)
     for path, action in (("ack", "acknowledge"), ("handle", "handle"), ("resolve", "resolve")):
