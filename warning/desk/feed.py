@@ -113,7 +113,7 @@ def _label(labels: Mapping[Any, str], code: str) -> str:
 
 
 def compact_line(fields: dict[str, str], h: units.Hierarchy | None = None) -> Text:
-    """One line per alert for a wall screen: time, level, kind, type, unit name, state, title, id."""
+    """One line per alert for a wall screen: time, level, id, kind, type, unit name, state, title."""
     alert: dict[str, Any] = json.loads(fields.get("alert", "{}"))
     level = fields.get("level", alert.get("level", "blue"))
     unit = fields.get("unit", alert.get("unit", ""))
@@ -123,11 +123,11 @@ def compact_line(fields: dict[str, str], h: units.Hierarchy | None = None) -> Te
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(fields.get("created_at", "")[5:16].replace("T", " ") + " ")
     line.append(f"【{_label(LEVEL_LABELS, level)}】", style=LEVEL_STYLES.get(level, "bold"))
+    line.append(f"#{fields.get('alert_id', '')} ", style="dim")  # before the title: a narrow screen cuts the title
     line.append(f"{KIND_LABELS.get(fields.get('kind', ''), '')} {_label(ALERT_TYPE_LABELS, atype)} ")
     line.append(name if name == unit else f"{name}({unit})", style="bold")
     line.append(f" {_label(STATE_LABELS, state)} ")
     line.append(fields.get("title", alert.get("title", "")))
-    line.append(f"  #{fields.get('alert_id', '')}", style="dim")
     return line
 
 
@@ -276,7 +276,10 @@ def register(app: typer.Typer) -> None:
         console = Console()
 
         def show(entry_id: str, fields: dict[str, str]) -> None:
-            console.print(compact_line(fields, h) if compact else render_entry(fields))
+            if compact:
+                console.print(compact_line(fields, h), no_wrap=True, overflow="ellipsis", crop=True)
+            else:
+                console.print(render_entry(fields))
 
         async def run() -> int:
             client = (
