@@ -102,3 +102,14 @@ def test_hotspot_map_colours_grids_by_open_alerts_and_links_to_their_alerts() ->
     assert 'href="/?unit=G1&amp;state=open"' in svg
     assert "南头街道" in svg and "南山街道" not in svg
     assert views.COLOURS[2] in svg and views.COLOURS[0] in svg
+
+
+def test_report_of_a_street_counts_its_grids_under_a_units_file() -> None:
+    from datetime import UTC
+
+    from warning.desk.report import build
+
+    records = [_rec("a", "G1", "red"), _rec("b", "G2"), _rec("c", "440305002000")]
+    rep = build(records, [], "day", T0.date(), UTC, T0, {}, "440305001000", H)
+    assert sum(rep["current"]["by_level"].values()) == 2
+    assert rep["current"]["top_streets"] == [("440305001000", 2)]

@@ -47,8 +47,12 @@ def previous(period: str, start: datetime, zone: tzinfo) -> tuple[datetime, date
     return bounds(period, (start - timedelta(days=1)).astimezone(zone).date(), zone)
 
 
-def _in_unit(record: AlertRecord, unit: str | None) -> bool:
-    return unit is None or record.alert.unit == unit or record.alert.unit.startswith(unit + "-")
+def _in_unit(record: AlertRecord, unit: str | None, h: units.Hierarchy | None = None) -> bool:
+    return unit is None or units.within(record.alert.unit, unit, h)
+
+
+def _street(code: str, h: units.Hierarchy | None) -> str:
+    return units.street_of(code, h) if units.is_unit(code, h) else code
 
 
 def _first(audit: Iterable[AuditEntry], action: str) -> dict[str, datetime]:
@@ -71,9 +75,13 @@ def aggregate(
     now: datetime,
     deadlines: Mapping[str, float],
     unit: str | None = None,
+    h: units.Hierarchy | None = None,
 ) -> dict[str, Any]:
-    """The period's numbers: counts by type, level, unit and state, handling times per level."""
-    rs = [r for r in records if start <= r.delivered_at < end and _in_unit(r, unit)]
+    """The period's numbers: counts by type, level, unit and state, handling times per level.
+
+    `h` is the district's own units (``warning units load``; None = the Sxx-Cxx-Gxx layout).
+    """
+    rs = [r for r in records if start <= r.delivered_at < end and _in_unit(r, unit, h)]
     acked, resolved = _first(audit, "acknowledge"), _first(audit, "resolve")
     per_level: dict[str, Any] = {}
     for level in LEVELS_CN:
@@ -102,7 +110,7 @@ def aggregate(
         "escalated": sum(1 for r in rs if r.escalations > 0),
         "handling": per_level,
         "top_categories": Counter(r.alert.category for r in rs if r.alert.category).most_common(5),
-        "top_streets": Counter(units.street_of(r.alert.unit) for r in rs).most_common(5),
+        "top_streets": Counter(_street(r.alert.unit, h) for r in rs).most_common(5),
     }
 
 
@@ -115,6 +123,7 @@ def build(
     now: datetime,
     deadlines: Mapping[str, float],
     unit: str | None = None,
+    h: units.Hierarchy | None = None,
 ) -> dict[str, Any]:
     """This period's numbers and the previous period's, for the comparison column."""
     start, end = bounds(period, day, zone)
@@ -125,8 +134,8 @@ def build(
         "unit": unit or units.DISTRICT,
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "current": aggregate(records, audit, start, end, now, deadlines, unit),
-        "previous": aggregate(records, audit, pstart, pend, now, deadlines, unit),
+        "current": aggregate(records, audit, start, end, now, deadlines, unit, h),
+        "previous": aggregate(records, audit, pstart, pend, now, deadlines, unit, h),
     }
 
 
@@ -234,6 +243,7 @@ def register(app: typer.Typer) -> None:
         from warning import settings as settings_mod
         from warning import thresholds as thresholds_mod
         from warning.sinks.redis import RedisAlertSink
+        from warning.units_cli import configured_hierarchy
 
         if period not in TITLES:
             raise typer.BadParameter("period must be day, week or month")
@@ -260,6 +270,7 @@ def register(app: typer.Typer) -> None:
             now,
             {str(k): v for k, v in th.lifecycle.ack_deadline_seconds.items()},
             unit,
+            configured_hierarchy(cfg),
         )
         md = to_markdown(rep)
         if out is not None:

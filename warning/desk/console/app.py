@@ -241,7 +241,7 @@ class Console:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         limits = report_page.deadlines(self.deliverer.rules)
-        page, _ = await report_page.render(self.sink, s.unit, period, day, self.zone, now, limits)
+        page, _ = await report_page.render(self.sink, s.unit, period, day, self.zone, now, limits, self.h)
         return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:

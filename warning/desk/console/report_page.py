@@ -44,12 +44,19 @@ def deadlines(rules: RoutingRules) -> dict[str, float]:
 
 
 async def render(
-    sink: Any, scope: str, period: str, day: date, zone: tzinfo, now: datetime, limits: Mapping[str, float]
+    sink: Any,
+    scope: str,
+    period: str,
+    day: date,
+    zone: tzinfo,
+    now: datetime,
+    limits: Mapping[str, float],
+    h: units.Hierarchy | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The page and the report it shows, for a desk of `scope`."""
+    """The page and the report it shows, for a desk of `scope` (`h`: the district's own units, if loaded)."""
     records, audit = await read(sink)
-    visible = [r for r in records if in_scope(r, scope)]
-    territory = units.is_unit(scope) and scope != units.DISTRICT
-    rep = build(visible, audit, period, day, zone, now, limits, scope if territory else None)
+    visible = [r for r in records if in_scope(r, scope, h)]
+    territory = units.is_unit(scope, h) and scope != units.DISTRICT
+    rep = build(visible, audit, period, day, zone, now, limits, scope if territory else None, h)
     rep["unit"] = scope
     return to_html(rep).replace("<h1>", NAV + "<h1>", 1), rep
