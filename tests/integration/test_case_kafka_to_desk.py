@@ -159,6 +159,9 @@ def test_case_alerts_flow_from_kafka_to_the_desk_and_replay_agrees(
             assert top["contribution"] > 0 and top["label"]
     a, b, c = (by_subject[f"XF{unique}-{x}"] for x in "ABC")
     assert a["level"] == "red" and "extreme_threat" in a["details"]["rules"]
+    # the desk reads the triggering event's scrubbed excerpt without the audited details route
+    assert any("同归于尽" in e["text"] and e["channel"] == "petition" for e in a["excerpts"]), a.get("excerpts")
+    assert set(a["excerpts"][0]) == {"event_id", "channel", "occurred_at", "category", "text"}
     assert "心理干预" in a["details"]["referrals"] and "法律援助" in a["details"]["referrals"]
     assert "province_after_failed_mediation" in b["details"]["rules"]
     assert "despair_with_stress" in c["details"]["rules"] and "困难救助" in c["details"]["referrals"]

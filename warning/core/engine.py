@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from warning.core import excerpts
 from warning.core.events import Alert, Event
 from warning.core.ingest import DeadLetter
 from warning.core.ports import JSON, Detector, KeySpace, Message
@@ -336,7 +337,7 @@ class Engine:
                     continue
                 store.commit()
                 if outcome.alerts:  # (most updates raise none: no ~late read for them)
-                    report.alerts += self._stamp_late(kv, outcome.alerts)
+                    report.alerts += [excerpts.attach(a, event) for a in self._stamp_late(kv, outcome.alerts)]
                 report.messages += outcome.messages
 
     def _stamp_late(self, kv: KV, alerts: Iterable[Alert]) -> list[Alert]:

@@ -14,8 +14,10 @@ console's audited details route.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
+from warning.core.events import Alert, Event
 from warning.core.scrub import scrub
 
 MAX_EXCERPTS: Final = 12
@@ -66,3 +68,10 @@ def merge(old: Iterable[Mapping[str, str]], new: Iterable[Mapping[str, str]]) ->
         out.pop(key, None)
         out[key] = {k: str(e.get(k, "")) for k in FIELDS}
     return tuple(out.values())[-MAX_EXCERPTS:]
+
+
+def attach(alert: Alert, event: Event) -> Alert:
+    """The alert with the excerpt of `event` added when it is evidence (the engine: the triggering event)."""
+    if event.event_id not in alert.evidence:
+        return alert
+    return replace(alert, excerpts=merge(alert.excerpts, (excerpt(event.to_dict()),)))
