@@ -208,18 +208,29 @@ async def test_filters_alert_page_with_evidence_acknowledge_graph_case_and_map(
         explain = await page.inner_text("#explain-box")
         assert "接触次数" in explain and "司法局" in explain and "p-1" not in explain
         assert await page.locator("#timeline li").count() >= 2
+        for step, action in (("#ack", "acknowledge"), ("#handle", "handle")):
+            await page.click(step)
+            await page.locator(f"#audit li[data-action='{action}']").wait_for(timeout=10_000)
+        await page.select_option("#outcome", "true_risk")  # the case model's label
+        await page.fill("#note", "核实确有风险, 已转介")
+        await page.click("#resolve")
+        await page.locator("#audit li[data-action='resolve']").wait_for(timeout=10_000)
+        assert "确有风险" in await page.inner_text("#state")
 
         await page.goto(f"{url}/alert/red-ll")  # another street's alert
         await page.locator("#missing:not([hidden])").wait_for(timeout=10_000)
 
         await page.goto(f"{url}/map")
         cell = page.locator('#hotspots a.cell[data-unit="NT01"]')
-        assert await cell.get_attribute("data-open") == "2"  # red-nt (acknowledged is open) and case-1
+        assert await cell.get_attribute("data-open") == "1"  # red-nt (acknowledged is open); case-1 resolved
         assert await page.locator('#hotspots a.cell[data-unit="LL01"]').count() == 0
         await page.screenshot(path=str(SHOTS / "map.png"))
         await cell.click()
-        await page.locator("#result", has_text="2 条").wait_for(timeout=10_000)
+        await page.locator("#result", has_text="1 条").wait_for(timeout=10_000)
+        assert await page.locator('article.alert[data-alert-id="red-nt"]').count() == 1
         assert await page.locator('#filters select[name="unit"]').input_value() == "NT01"
     assert (await deliverer.sink.load("red-nt")).state == "acknowledged"  # type: ignore[union-attr]
+    case = await deliverer.sink.load("case-1")
+    assert case is not None and (case.state, case.outcome) == ("resolved", "true_risk")
     reads = [e for e in await deliverer.sink.audit("rel-1") if e.action == "read_details"]
     assert [e.actor for e in reads] == [name]

@@ -96,7 +96,8 @@ function show(rec) {
   set("type", (LABELS.types[a.type] || a.type) + " · " + (a.category_label || a.category));
   set("state", (LABELS.states[rec.state] || rec.state) + (rec.outcome ? " · " + (LABELS.outcomes[rec.outcome] || rec.outcome) : ""));
   set("seen", `${rec.first_seen.slice(0, 16).replace("T", " ")} / ${rec.last_seen.slice(0, 16).replace("T", " ")} · 共 ${rec.count} 次`);
-  set("window", a.window_start ? `${a.window_start.slice(0, 16)} — ${(a.window_end || "").slice(0, 16)}` : "—");
+  const t = (v) => (v || "").slice(0, 16).replace("T", " ");
+  set("window", a.window_start ? `${t(a.window_start)} — ${t(a.window_end)}` : "—");
   set("score", a.score == null ? "—" : Number(a.score).toFixed(2));
   set("action", a.action || "—");
   set("alert-id", rec.alert_id);
