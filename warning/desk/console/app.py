@@ -19,6 +19,11 @@ network's own TLS-terminating proxy. Security model:
   the officer's unit (`warning.core.routing.in_scope`); the district sees all.
 * **Reports**: ``/report`` renders `warning report`'s HTML (day by default, ``?period=week``)
   for the officer's unit, the scope re-read on each request (`warning.desk.console.report_page`).
+* **Pages** (v2): the desk ``/`` (counts by level and state, filters, search, live cards), the
+  alert page ``/alert/{id}`` (indicators, scrubbed evidence excerpts, audit history, a relational
+  alert's graph, a case alert's timeline and model explanation, acknowledge/handle/resolve) and
+  ``/map`` (综治一张图, `warning.desk.console.views.hotspot_svg`). Unit names and every scope check
+  follow the district's units file when one is loaded (the deliverer's ``rules.hierarchy``).
 * **Writes** (acknowledge/resolve/handle) are POSTs with a JSON body: with ``SameSite=Strict``
   and no CORS, another site cannot forge them. Each writes the lifecycle transition and its
   audit line in one transaction. Reading person-level details is audited too.
