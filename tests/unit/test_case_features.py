@@ -88,3 +88,26 @@ def test_features_use_only_records_strictly_before_decided_at() -> None:
     assert later.states[0]["n"] == 1
     none = examples([Label("TJ1", 1, T0)], loaded, P)
     assert none.skipped == 1 and len(none.y) == 0
+
+
+def test_co_occurring_signals_pace_shares_and_the_latest_record() -> None:
+    events = [
+        ev(1, 0, text="调解未果"),
+        ev(2, 30, "grid", "已失业,称活不下去", attrs={"satisfaction": "dissatisfied"}),
+        ev(3, 60, "grid", "调解成功", attrs={"satisfaction": "satisfied"}),
+        ev(4, 62, "petition", "扬言报复", attrs={"level_reached": "district", "visit_count": 1}),
+    ]
+    f = feat(events)
+    assert f["word_families"] == 4  # failed, stress, despair, threat (no extreme words)
+    assert f["interval_shrink"] > 0  # 2 days since the last contact against about 20 on average
+    assert f["dissatisfied_share"] == 0.5 and f["failed_share"] == 0.5 and f["resolved_rate"] == 0.25
+    assert f["last_stage"] == 2 and f["last_words"] == 1
+    quiet = feat([*events, ev(5, 63, "hotline", "咨询")])
+    assert quiet["last_stage"] == 0 and quiet["last_words"] == 0
+
+
+def test_states_stored_before_the_latest_record_keys_still_score() -> None:
+    s = observe(init_state(), ev(1, 0, text="扬言"), P)
+    old = {k: v for k, v in s.items() if k not in ("last_stage", "last_words")}
+    f = dict(zip(FEATURES, features(old, P), strict=True))
+    assert f["last_stage"] == 0 and f["last_words"] == 0 and f["word_families"] == 1

@@ -96,3 +96,14 @@ def test_shipped_artefact_loads_into_the_detector() -> None:
         pytest.skip("no shipped artefact (models/case-model.skops)")
     det = CaseDetector(CaseParams(), cm.load_scorer(cm.DEFAULT_MODEL))
     assert det.model is not None and det.model.features == FEATURES
+
+
+def test_calibration_is_chosen_by_cv_on_the_calibration_slice_only() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 2))
+    y = (x[:, 0] + rng.normal(size=400) > 1.0).astype(int)
+    pipe = LogisticRegression().fit(x[:200], y[:200])
+    assert cm.choose_calibration(pipe, x[200:], y[200:]) in {"sigmoid", "isotonic"}
+    assert cm.choose_calibration(pipe, x[200:203], np.array([0, 0, 1])) == "sigmoid"  # too few to cross-validate

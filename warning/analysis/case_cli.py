@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="case_ref,label,decided_at CSV (default DATA_DIR/case-labels.csv)")
         ] = None,
         out: Annotated[Path, typer.Option(help="artefact to write (skops)")] = Path("models/case-model.skops"),
-        calibration: Annotated[str, typer.Option(help="sigmoid (Platt) or isotonic")] = "sigmoid",
+        calibration: Annotated[str, typer.Option(help="auto (by CV), sigmoid or isotonic")] = "auto",
         version: Annotated[str, typer.Option(help="model version written into the artefact")] = "1",
     ) -> None:  # fmt: skip
         """Fit on the oldest cases, calibrate on the next slice, measure on the newest; write the artefact."""

@@ -13,7 +13,12 @@ extreme-behaviour words (weak alone: people vent), life-stress words (失业, �
 failed mediations and settlement signals; callback satisfaction; days open and beyond the
 60-day petition answer limit (信访工作条例) — the event carries no deadline field, so "overdue"
 is counted from the first petition; money at stake (amounts written in the text); long
-silences followed by a sudden resumption.
+silences followed by a sudden resumption. Added after the first model (issue 12, quality): how
+many signal families co-occur (threat, despair, extreme, life stress, failed mediation: one
+family alone is weak, several together are what the seeds call 异动), whether the latest gap is
+shorter than the case's usual pace, the shares of dissatisfied callbacks and of failed against
+successful mediations (raw counts grow with volume alone), contacts per month open, and what the
+latest record was (channel, threat/despair/extreme words).
 
 Word lists are substring matches over the scrubbed text: every list entry is a multi-character
 phrase (扬言, 同归于尽, 活不下去 ...), which a segmenter such as jieba would only split apart or
@@ -109,6 +114,14 @@ FEATURES: Final[tuple[str, ...]] = (
     "settled",
     "severity_max",
     "complainants",
+    "word_families",
+    "interval_shrink",
+    "dissatisfied_share",
+    "failed_share",
+    "resolved_rate",
+    "intensity",
+    "last_stage",
+    "last_words",
 )
 """The model's inputs, in order; an artefact trained on another list is refused at load."""
 
@@ -151,6 +164,14 @@ FEATURE_LABELS: Final[dict[str, str]] = {
     "settled": "已息诉罢访",
     "severity_max": "事件等级高",
     "complainants": "投诉人多",
+    "word_families": "威胁、绝望、极端、生活困境、调解未果等多类信号同时出现",
+    "interval_shrink": "最近一次反映间隔明显短于以往",
+    "dissatisfied_share": "回访不满意占比高",
+    "failed_share": "调解未果多于化解进展",
+    "resolved_rate": "化解进展记录占比",
+    "intensity": "立案以来反映频次高",
+    "last_stage": "最近一次已是网格/信访渠道",
+    "last_words": "最近一次反映含威胁、绝望或极端言语",
 }
 """What a duty officer reads when a feature pushes a score up (it says what is unusual)."""
 
@@ -191,6 +212,8 @@ def init_state() -> dict[str, Any]:
         "grid": "",
         "evidence": [],
         "alerted": {"level": -1, "rules": []},
+        "last_stage": 0,
+        "last_words": 0,
     }
 
 
@@ -240,6 +263,9 @@ def observe(state: dict[str, Any], event: Event, p: CaseParams) -> dict[str, Any
         words[family] += _hits(text, lst)
     if _hits(text, p.threat_words) or _hits(text, p.extreme_words):
         s["threat_last"] = t
+    if last is None or t >= last:  # the latest record by event time (a late one does not replace it)
+        s["last_stage"] = stage
+        s["last_words"] = _hits(text, p.threat_words) or _hits(text, p.despair_words) or _hits(text, p.extreme_words)
     satisfaction = event.attrs.get("satisfaction")
     s["dissat"] += int(satisfaction == "dissatisfied")
     s["sat"] += int(satisfaction == "satisfied")
@@ -297,6 +323,9 @@ def features(s: dict[str, Any], p: CaseParams) -> list[float]:
     climb_days = (level_t[-1] - s["first"]) / DAY if level_t else 0.0
     overdue = (t - s["first_petition"]) / DAY - p.overdue_days if s["first_petition"] is not None else 0.0
     lg = math.log1p
+    n = max(1, s["n"])
+    mean_gap = open_days / (n - 1) if n > 1 else 0.0
+    families = ("threat", "despair", "extreme", "stress", "failed")
     values = {
         "contacts_total": lg(s["n"]),
         "contacts_7d": lg(w["c7"]),
@@ -336,5 +365,13 @@ def features(s: dict[str, Any], p: CaseParams) -> list[float]:
         "settled": float(s["settled"]),
         "severity_max": float(s["severity"]),
         "complainants": lg(len(s["complainants"])),
+        "word_families": float(sum(1 for f in families if words[f] > 0)),
+        "interval_shrink": lg(mean_gap) - lg(s["gap"]) if n > 1 else 0.0,
+        "dissatisfied_share": s["dissat"] / max(1, s["dissat"] + s["sat"]),
+        "failed_share": words["failed"] / max(1, words["failed"] + words["resolved"]),
+        "resolved_rate": words["resolved"] / n,
+        "intensity": lg(n / max(1.0, open_days / 30.0)),
+        "last_stage": float(s.get("last_stage", 0)),  # .get: states stored before these keys existed
+        "last_words": float(s.get("last_words", 0)),
     }
     return [values[name] for name in FEATURES]
