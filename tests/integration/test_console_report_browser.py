@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -99,7 +99,8 @@ async def _direct(sink: RedisAlertSink, street: str | None, day: date = WEEK) ->
     """The week's numbers counted straight from the alert hashes (not through the report code)."""
     start = datetime(day.year, day.month, day.day, tzinfo=CST)
     end = start + timedelta(days=7)
-    rows = [await sink.client.hgetall(k) async for k in sink.client.scan_iter(match=sink.alert_key("*"))]
+    keys = [k async for k in sink.client.scan_iter(match=sink.alert_key("*"))]
+    rows = [cast(dict[str, str], await sink.client.hgetall(k)) for k in keys]  # decoded responses
     alert_ids_acked = {e.alert_id for e in await sink.audit(count=10**6) if e.action == "acknowledge"}
     mine = [
         h

@@ -88,7 +88,7 @@ def _publish_district(stack: Settings, engine: Engine, unique: str) -> int:
         for _, rec in arrivals(District(config), config.seed):
             pub.send(topics[rec.channel], rec.line.encode("utf-8"), key=rec.key.encode("ascii"))
         for level in ("red", "blue"):
-            alert = make_alert(f"pw-{unique}-{level}", level=level, unit="S01-C01-G01")  # type: ignore[arg-type]  # Level literals
+            alert = make_alert(f"pw-{unique}-{level}", level=level, unit="S01-C01-G01")
             pub.send(engine.catalog.alerts.name, json.dumps(alert.to_dict()).encode(), key=alert.alert_id.encode())
         pub.flush()
         return pub.sent

@@ -17,10 +17,11 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import pytest
@@ -99,7 +100,7 @@ def _feed_signature(rows: list[tuple[str, dict[str, str]]]) -> Counter[tuple[str
     return Counter((f["alert_id"], f.get("level", ""), f.get("kind", "")) for _, f in rows)
 
 
-async def _wait_final(sink: RedisAlertSink, final: dict[str, str], timeout_s: float) -> dict[str, str]:
+async def _wait_final(sink: RedisAlertSink, final: Mapping[str, str], timeout_s: float) -> dict[str, str]:
     deadline = time.monotonic() + timeout_s
     got: dict[str, str] = {}
     while time.monotonic() < deadline:
@@ -175,7 +176,7 @@ async def test_officers_on_the_cluster_read_their_unit_and_below_and_use_the_con
 
     officer = acl.officer_client(cluster_url, name, password)
     try:
-        rows = await officer.xrange(f"{csink.prefix}feed:S03-C02-G05")
+        rows = cast(list[tuple[str, dict[str, str]]], await officer.xrange(f"{csink.prefix}feed:S03-C02-G05"))
         assert [f["alert_id"] for _, f in rows] == [own.alert_id]
         with pytest.raises(rexc.NoPermissionError):
             await officer.xrange(f"{csink.prefix}feed:S04-C01-G01")
