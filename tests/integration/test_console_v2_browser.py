@@ -21,10 +21,8 @@ from prometheus_client import CollectorRegistry
 from warning.core import excerpts, units
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
-from warning.delivery import acl
 from warning.delivery.router import Backoff, Deliverer
-from warning.desk.console.app import create_app
-from warning.devtools.testing import CHROMIUM, T0, chromium_page, make_alert, running_console
+from warning.devtools.testing import CHROMIUM, T0, chromium_page, make_alert, officer_console
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
@@ -68,22 +66,12 @@ async def console(stack: Settings, unique: str) -> AsyncIterator[tuple[str, Deli
     rules = RoutingRules(hierarchy=H)
     deliverer = Deliverer(sink, rules, Metrics.create(CollectorRegistry()), ManualClock(T0), backoff=Backoff(0.05, 0.2))
     name, password = f"v{unique}", "console-pass"
-    await acl.add_user(client, STREET, name, password, prefix=prefix, h=H)
-
-    async def authenticate(user: str, pw: str) -> bool:
-        return await acl.verify_password(stack.redis_url, user, pw)
-
-    app = create_app(deliverer, authenticate, secret=os.urandom(32), poll_interval=0.1)
     try:
-        async with running_console(app) as url:
+        async with officer_console(
+            stack.redis_url, client, deliverer, prefix, (STREET, name, password), hierarchy=H
+        ) as url:
             yield url, deliverer, name, password
     finally:
-        await client.acl_deluser(name)
-        if (await client.config_get("aclfile")).get("aclfile"):
-            await client.acl_save()
-        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await client.delete(*keys)
         await sink.close()
 
 

@@ -7,6 +7,7 @@ nothing in production imports this module.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -90,6 +91,37 @@ async def running_console(app: Any, port: int | None = None) -> AsyncIterator[st
         yield f"http://127.0.0.1:{port}"
     finally:
         await asyncio.wait_for(runner.cleanup(), timeout=10)
+
+
+@asynccontextmanager
+async def officer_console(
+    redis_url: str, client: Any, deliverer: Any, prefix: str, officer: tuple[str, str, str], hierarchy: Any = None
+) -> AsyncIterator[str]:
+    """A console over `deliverer` with one officer ``(unit, name, password)``; yields its URL.
+
+    On exit the officer's ACL user and every key under `prefix` are removed, so browser tests
+    leave the shared Redis as they found it.
+    """
+    from warning.delivery import acl
+    from warning.desk.console.app import create_app
+
+    unit, name, password = officer
+    await acl.add_user(client, unit, name, password, prefix=prefix, h=hierarchy)
+
+    async def authenticate(user: str, pw: str) -> bool:
+        return await acl.verify_password(redis_url, user, pw)
+
+    app = create_app(deliverer, authenticate, secret=os.urandom(32), poll_interval=0.1)
+    try:
+        async with running_console(app) as url:
+            yield url
+    finally:
+        await client.acl_deluser(name)
+        if (await client.config_get("aclfile")).get("aclfile"):
+            await client.acl_save()
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
 
 
 @asynccontextmanager
