@@ -39,6 +39,21 @@ from warning.stream.publish import Publisher, read_records
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _distinct_events(bootstrap: str, topic: str, want: int, timeout_s: float = 60) -> int:
+    """Distinct event ids on `topic`, once `want` arrived or time ran out.
+
+    Counting messages is not enough: records re-read after a SIGKILL are produced again, so the
+    message count reaches `want` while the last distinct events are still on their way.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        values = read_topic(bootstrap, topic, expect=want, timeout_s=10)
+        distinct = len({json.loads(v)["event_id"] for v in values})
+        if distinct >= want or time.monotonic() > deadline:
+            return distinct
+        time.sleep(1)
+
+
 def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
     loaded = thresholds.load().thresholds
     dead: list[Any] = []
@@ -165,8 +180,7 @@ def worker_sigkill(ps: PrivateStack, work: Path, poison: bool = False) -> dict[s
     got, dups = asyncio.run(_delivered(ps, prefix, mem))
     peak = max(peak, _peak_rss(engine.proc.pid))
     bootstrap = ps.settings.kafka_bootstrap
-    events = read_topic(bootstrap, engine.catalog.events.name, expect=want_events, timeout_s=30)
-    distinct = len({json.loads(v)["event_id"] for v in events})
+    distinct = _distinct_events(bootstrap, engine.catalog.events.name, want_events)
     dead = topic_size(bootstrap, engine.catalog.dead_letters.name)
     engine.stop()
     log = (work / "engine" / "worker.log").read_text(errors="replace").splitlines()
