@@ -143,9 +143,18 @@ async def test_two_workers_deliver_a_simulated_district_into_redis_cluster(
         assert have == want, f"feed {name}: extra {have - want}, missing {want - have}"
     assert set(mem.feeds) >= {"all", "district"}
 
-    for text in metrics:  # the consumer group really split the work
-        stored = [line for line in text.splitlines() if line.startswith("warning_alert_latency_seconds_count{")]
-        assert sum(float(line.rsplit(" ", 1)[1]) for line in stored) > 0, "a worker delivered nothing"
+    # both workers ran in one group and together delivered everything; how the partitions split
+    # depends on when the second worker's join completes (in a loaded run one may hold all four),
+    # so the split itself is not asserted
+    delivered = [
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("warning_alert_latency_seconds_count{")
+        )
+        for text in metrics
+    ]
+    assert len(delivered) == 2 and sum(delivered) >= len(final), delivered
 
     records, _ = await report.read(csink)  # `warning report` scans every node of the cluster
     assert {r.alert_id for r in records} == set(final)
