@@ -11,7 +11,6 @@ import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
 from warning.delivery.router import Backoff, Deliverer
-from warning.devtools.testing import CHROMIUM, T0, chromium_page, make_alert, officer_console
+from warning.devtools.testing import CHROMIUM, T0, chromium_page, console_login, make_alert, officer_console
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
@@ -51,15 +50,6 @@ async def console(stack: Settings, unique: str) -> AsyncIterator[tuple[str, Deli
         await sink.close()
 
 
-async def login(page: Any, url: str, name: str, password: str) -> None:
-    """Log in through the form and wait for the live connection."""
-    await page.goto(f"{url}/login")
-    await page.fill("#name", name)
-    await page.fill("#password", password)
-    await page.click("#login-submit")
-    await page.wait_for_selector("#conn.ok", timeout=10_000)
-
-
 async def test_alert_appears_live_and_is_acknowledged(
     console: tuple[str, Deliverer, str, str],
 ) -> None:
@@ -71,7 +61,7 @@ async def test_alert_appears_live_and_is_acknowledged(
         await page.fill("#password", "wrong-password")
         await page.click("#login-submit")
         await page.wait_for_selector("#login-error:not([hidden])")
-        await login(page, url, name, password)
+        await console_login(page, url, name, password)
         assert name in await page.inner_text("#whoami")
 
         await deliverer.handle(make_alert("web-1", unit="S03-C02-G05", evidence=("e1", "e2")))
@@ -109,7 +99,7 @@ async def test_console_api_enforces_scope_and_audits_details(
     await deliverer.handle(make_alert("in", type="case", details={"parties": [{"person_ref": "p-7"}]}))
     await deliverer.handle(make_alert("out", unit="S04-C01-G01"))
     async with chromium_page() as page:
-        await login(page, url, name, password)
+        await console_login(page, url, name, password)
         api = page.request
         assert (await api.get(f"{url}/api/alerts/out")).status == 404
         forged = await api.post(f"{url}/api/alerts/out/ack", data={"note": "x"})
@@ -137,7 +127,7 @@ async def test_new_officer_finds_open_red_alerts_in_one_click_and_acks(
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium_page() as page:
         await page.set_viewport_size({"width": 1366, "height": 768})
-        await login(page, url, name, password)
+        await console_login(page, url, name, password)
         await page.locator("#summary tr.red td", has_text="1").first.wait_for(timeout=10_000)
         await page.screenshot(path=str(SHOTS / "desk.png"))
         await page.click("#quick-red")  # the one click after login

@@ -12,7 +12,6 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,7 +21,7 @@ from warning.core import excerpts, units
 from warning.core.ports import ManualClock
 from warning.core.routing import RoutingRules
 from warning.delivery.router import Backoff, Deliverer
-from warning.devtools.testing import CHROMIUM, T0, chromium_page, make_alert, officer_console
+from warning.devtools.testing import CHROMIUM, T0, chromium_page, console_login, make_alert, officer_console
 from warning.metrics import Metrics
 from warning.settings import Settings
 from warning.sinks.redis import RedisAlertSink
@@ -111,14 +110,6 @@ async def seed(d: Deliverer) -> None:
     )
 
 
-async def login(page: Any, url: str, name: str, password: str) -> None:
-    await page.goto(f"{url}/login")
-    await page.fill("#name", name)
-    await page.fill("#password", password)
-    await page.click("#login-submit")
-    await page.wait_for_selector("#conn.ok", timeout=10_000)
-
-
 async def test_new_officer_finds_open_red_alerts_of_their_street_in_two_clicks(
     console: tuple[str, Deliverer, str, str],
 ) -> None:
@@ -127,7 +118,7 @@ async def test_new_officer_finds_open_red_alerts_of_their_street_in_two_clicks(
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium_page() as page:
         await page.set_viewport_size({"width": 1366, "height": 768})
-        await login(page, url, name, password)  # click 1: 登录
+        await console_login(page, url, name, password)  # click 1: 登录
         assert "南头街道" in await page.inner_text("#whoami")
         red_open = page.locator('#summary button[data-level="red"][data-state="open"]')
         await red_open.filter(has_text="2").wait_for(timeout=10_000)  # its street only: not 荔林
@@ -150,7 +141,7 @@ async def test_filters_alert_page_with_evidence_acknowledge_graph_case_and_map(
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium_page() as page:
         await page.set_viewport_size({"width": 1366, "height": 768})
-        await login(page, url, name, password)
+        await console_login(page, url, name, password)
         form = page.locator("#filters")
         await form.locator('select[name="unit"] option[value="NT02"]').wait_for(state="attached")
         assert await form.locator('select[name="unit"] option[value="LL01"]').count() == 0  # not in scope

@@ -124,6 +124,15 @@ async def officer_console(
             await client.delete(*keys)
 
 
+async def console_login(page: Any, url: str, name: str, password: str) -> None:
+    """Log in through the console's form and wait for the live connection."""
+    await page.goto(f"{url}/login")
+    await page.fill("#name", name)
+    await page.fill("#password", password)
+    await page.click("#login-submit")
+    await page.wait_for_selector("#conn.ok", timeout=10_000)
+
+
 @asynccontextmanager
 async def chromium_page() -> AsyncIterator[Any]:
     """A Playwright page in Debian's headless chromium (never `playwright install`)."""
