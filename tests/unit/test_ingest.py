@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warning.core.errors import InvalidEvent
-from warning.core.events import Event, stable_id
+from warning.core.events import Event, record_part, stable_id
 from warning.core.ingest import (
     LATEST_TIME,
     REASONS,
@@ -380,7 +380,8 @@ def test_a_source_ref_holding_an_identifier_is_pseudonymised_and_stays_stable() 
     a = run("petition", raw(petition(case_no="XF-13912345678")))
     b = run("petition", raw(petition(case_no="XF-13912345678", text="重复投递")))
     assert "13912345678" not in a.source_ref
-    assert a.event_id == b.event_id == stable_id("petition", a.source_ref)
+    assert a.event_id == b.event_id
+    assert record_part(a.event_id) == stable_id("petition", a.source_ref)
 
 
 def test_invalid_event_details_hold_no_identifier() -> None:

@@ -14,7 +14,8 @@ with no category score 100 % precision. An alert *can* match an incident when
    incident counts; a street or district alert on a grid incident does not, and a district
    alert matches only district-wide incidents);
 5. case and relational: the alert's ``evidence`` shares an event id with the incident (truth
-   ``source_refs`` map to ids with ``stable_id(channel, source_ref)`` for every channel), or it
+   ``source_refs`` map to ids with ``stable_id(channel, source_ref)`` for every channel, and an
+   evidence id is read by its record part, `record_part`: a petition's id also names the visit), or it
    is about the incident's ``case_ref``; then 3 and 4 are not needed. An alert with evidence
    that shares none does not match on place alone.
 
@@ -49,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from warning.core import units
 from warning.core.errors import ImproperlyConfigured
-from warning.core.events import Alert, Event, stable_id
+from warning.core.events import Alert, Event, record_part, stable_id
 from warning.core.ingest import CHINA_STANDARD_TIME
 from warning.core.taxonomy import ALERT_TYPES, CATEGORIES, CHANNELS, LEVELS
 
@@ -307,7 +308,7 @@ def matches(a: Alert, t: Truth, config: EvalConfig | None = None) -> bool:
     if a.type != t.type or not in_window(a, t, config):
         return False
     if t.type in ("case", "relational"):
-        if t.event_ids.intersection(a.evidence):
+        if t.event_ids.intersection(record_part(e) for e in a.evidence):
             return True
         if t.case_ref and t.case_ref in (a.subject, a.details.get("case_ref")):
             return True

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from warning.core import units
 from warning.core.errors import InvalidEvent
-from warning.core.events import Event, Location, Party, stable_id
+from warning.core.events import Event, Location, Party, event_id_of
 from warning.core.schemas import SCHEMA_VERSION, SCHEMAS, GridReport, HotlineCall, InputRecord, LocationIn, Petition
 from warning.core.scrub import Kind, digits, scrub
 from warning.core.taxonomy import CATEGORIES, Channel
@@ -332,11 +332,12 @@ def normalise(
     text = "\n".join(t for t in (record.text, extra_text) if t)
     case_ref = record.case_ref or (record.case_no if isinstance(record, Petition) else "")
     source_ref = pseudonymiser.scrub_ref(source_ref)
+    occurred_at = to_zone(record.occurred_at, limits.zone)
     return Event(
-        event_id=stable_id(channel, source_ref),
+        event_id=event_id_of(channel, source_ref, occurred_at),  # a petition's id names the visit too
         channel=channel,
         source_ref=source_ref,
-        occurred_at=to_zone(record.occurred_at, limits.zone),
+        occurred_at=occurred_at,
         received_at=to_zone(received_at, limits.zone),
         location=Location(record.location.street, record.location.community, record.location.grid_id),
         category=record.category,

@@ -24,7 +24,7 @@ _EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["event_id", "channel", "source_ref", "occurred_at", "received_at", "location", "category"],
     "properties": {
-        "event_id": {"type": "string", "description": "stable_id(channel, source_ref): redelivery-safe"},
+        "event_id": {"type": "string", "description": "event_id_of(channel, source_ref, occurred_at): redelivery-safe"},
         "channel": {"enum": ["grid", "hotline", "petition"]},
         "source_ref": {"type": "string"},
         "occurred_at": {"type": "string", "format": "date-time"},
