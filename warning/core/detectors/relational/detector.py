@@ -3,11 +3,15 @@
 One key, ``district`` (an entity index must be global), state read and written entry by entry:
 the resolver's entries (`resolve`), and the event graph -
 
-``pv:<entity>``  the person's recent events ``[t, channel, grid, category, event_id]``
-                 (bounded); queries: a person's history across channels and grids;
+``pv:<entity>``  ``{"r": rows, "ls": last seen, "al": ids merged in, "ix": ID block keys}``:
+                 the person's recent events ``[t, channel, grid, category, event_id]``
+                 (bounded); queries: a person's history across channels and grids; the rest
+                 is what eviction needs (`retention`);
 ``rs:<street>|<respondent>``  complainants against one respondent in one street;
 ``cf:<community>|<category>|<subcategory>``  separate petitions/calls on one grievance;
-``al:<subject>``  the open episode of an alert subject (its id, level, last alert time).
+``al:<subject>``  the open episode of an alert subject (its id, level, last alert time);
+``gc:<hour>``, ``gcw``  the time wheel of `retention`: what was not seen for
+                 ``retention_days`` is evicted, so the state stays bounded over a district-year.
 
 Alerts (type ``relational``; routed to the street/town 属地 and the departments owning the
 categories 属事):
@@ -39,15 +43,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from warning.core.detectors.relational.compare import FIELDS, LEVELS
 from warning.core.detectors.relational.fs import MatchWeights
-from warning.core.detectors.relational.resolve import Resolution, Resolver, ResolverParams
+from warning.core.detectors.relational.resolve import Resolution, Resolver, ResolverParams, blocking_keys
+from warning.core.detectors.relational.retention import sweep, touch
 from warning.core.events import Alert, Event, Indicator, Party, stable_id
 from warning.core.ports import DISTRICT_KEY, NOTHING, KeySpace, Message, Outcome, StateStore
 from warning.core.taxonomy import CATEGORIES, CHANNEL_LABELS, Level, category_label
-from warning.core.tokens import simplify
+from warning.core.tokens import group, simplify
 
 DAY: Final = 86_400
 _ORG: Final = re.compile(
@@ -78,6 +84,8 @@ class RelationalParams:
     max_person_events: int = 50
     max_group_entries: int = 200
     evidence_max: int = 20
+    retention_days: int = 180
+    sweep_buckets: int = 4
 
 
 class RelationalDetector:
@@ -102,17 +110,18 @@ class RelationalDetector:
     def update(self, store: StateStore, key: str, event: Event) -> Outcome:
         """Resolve the event's parties, extend the graph, raise the alerts it completes."""
         t = int(event.occurred_at.timestamp())
+        sweep(store, self._resolver, t, self.params.retention_days * DAY, self.params.sweep_buckets)
         people: list[tuple[str, Resolution]] = []
         respondents: list[str] = []
         for party in event.parties:
             if party.role == "respondent":
-                ref = self._respondent_ref(store, party)
+                ref = self._respondent_ref(store, party, t)
                 if ref:
                     respondents.append(ref)
             elif party.role in _PERSON_ROLES and party.tokens:
                 res = self._resolver.resolve(store, party.tokens)
                 if res is not None:
-                    self._merge_history(store, res)
+                    self._seen(store, res, party.tokens, t)
                     people.append((res.entity, res))
         alerts: list[Alert] = []
         for eid, res in dict(people).items():  # one update per distinct person in the event
@@ -132,22 +141,35 @@ class RelationalDetector:
 
     # ---- people ------------------------------------------------------------------------------
 
-    def _merge_history(self, store: StateStore, res: Resolution) -> None:
-        if not res.merged:
-            return
-        rows = list(store.get(f"pv:{res.entity}") or [])
+    def _seen(self, store: StateStore, res: Resolution, tokens: Sequence[str], t: int) -> None:
+        """Record the mention on the entity's ``pv`` entry: merged histories, last seen, eviction keys.
+
+        The ID block keys (``idp``) are kept here because the resolver's summary does not keep
+        them, and eviction must find every blocking list that names the entity.
+        """
+        meta = _meta(store.get(f"pv:{res.entity}"))
+        before = meta["ls"] if meta["ls"] >= 0 else None
+        rows, aliases, ix = list(meta["r"]), list(meta["al"]), list(meta["ix"])
         for old in res.merged:
-            rows += store.get(f"pv:{old}") or []
+            other = _meta(store.get(f"pv:{old}"))
+            rows += other["r"]
+            aliases += [old, *other["al"]]
+            ix += other["ix"]
             store.delete(f"pv:{old}")
-        store.put(f"pv:{res.entity}", sorted(rows)[-self.params.max_person_events :])
+        ix += [k for k in _id_keys(tuple(tokens)) if k not in ix]
+        meta = {"r": sorted(rows)[-self.params.max_person_events :], "ls": max(t, meta["ls"]),
+                "al": list(dict.fromkeys(aliases)), "ix": list(dict.fromkeys(ix))[-12:]}  # fmt: skip
+        store.put(f"pv:{res.entity}", meta)
+        touch(store, res.entity, before, t)
 
     def _person(self, store: StateStore, eid: str, res: Resolution, event: Event, t: int) -> list[Alert]:
         p = self.params
-        rows: list[list[Any]] = [r for r in store.get(f"pv:{eid}") or [] if r[0] >= t - p.window_days * DAY]
+        meta = _meta(store.get(f"pv:{eid}"))
+        rows: list[list[Any]] = [r for r in meta["r"] if r[0] >= t - p.window_days * DAY]
         if not any(r[4] == event.event_id for r in rows):
             rows.append([t, event.channel, event.location.grid_id, event.category, event.event_id])
         rows = sorted(rows)[-p.max_person_events :]
-        store.put(f"pv:{eid}", rows)
+        store.put(f"pv:{eid}", {**meta, "r": rows})
         channels = list(dict.fromkeys(r[1] for r in rows))
         grids = {r[2] for r in rows}
         if len(rows) < p.repeat_min_events or (len(channels) < 2 and len(grids) < 2):
@@ -201,21 +223,26 @@ class RelationalDetector:
 
     # ---- groups: many against one, collective forming -----------------------------------------
 
-    def _respondent_ref(self, store: StateStore, party: Party) -> str:
+    def _respondent_ref(self, store: StateStore, party: Party, t: int) -> str:
         name = simplify(party.name).strip()
         if name and _ORG.search(name):
             core = _ORG_SUFFIX.sub("", _PLACE_PREFIX.sub("", name))
             return "org:" + core[:2]  # the trade name (字号): 鑫源建筑劳务有限公司 / 鑫源公司 -> 鑫源
         if party.tokens:
             res = self._resolver.resolve(store, party.tokens)
-            return f"person:{res.entity}" if res else ""
+            if res is None:
+                return ""
+            self._seen(store, res, party.tokens, t)
+            return f"person:{res.entity}"
         return ""
 
     def _group(
         self, store: StateStore, entry: str, kind: str, ref: str, people: Sequence[str], event: Event, t: int
     ) -> list[Alert]:
         p = self.params
-        g: dict[str, Any] = dict(store.get(entry) or {"ev": [], "old": 0.0, "exp": 0.0, "t": t, "since": t})
+        stored = store.get(entry)
+        touch(store, entry, stored["t"] if stored else None, t)
+        g: dict[str, Any] = dict(stored or {"ev": [], "old": 0.0, "exp": 0.0, "t": t, "since": t})
         kept = [row for row in g["ev"] if row[0] >= t - p.window_days * DAY]
         # long-run rate: every arrival counts once (decayed), over the decayed exposure time
         decay = math.exp(-(t - g["t"]) * math.log(2) / (p.rate_half_life_days * DAY))
@@ -317,6 +344,7 @@ class RelationalDetector:
         """One alert per subject and episode; a repeat inside the episode only if the level rose."""
         p = self.params
         state = store.get(f"al:{subject}")
+        touch(store, f"al:{subject}", state["last"] if state else None, t)
         rank = ["blue", "yellow", "orange", "red"].index(level)
         if state and t - state["last"] <= p.window_days * DAY:
             if rank <= state["rank"]:
@@ -348,6 +376,19 @@ class RelationalDetector:
                 details=dict(details),
             )
         ]
+
+
+def _meta(value: Any) -> dict[str, Any]:
+    """A ``pv`` entry in its full form (an absent one: ``ls`` -1)."""
+    if isinstance(value, dict):
+        return value
+    return {"r": list(value or []), "ls": -1, "al": [], "ix": []}
+
+
+@lru_cache(maxsize=16384)
+def _id_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The mention's ID block blocking keys (the ones an entity summary cannot give back)."""
+    return tuple(k for k in blocking_keys(group(tokens)) if k.startswith("idp:"))
 
 
 def _poisson_sf(n: int, mu: float) -> float:
