@@ -223,6 +223,12 @@ def dice(a: int, b: int) -> float:
     return 2 * (a & b).bit_count() / total if total else 0.0
 
 
+def overlap(a: int, b: int) -> float:
+    """Overlap coefficient of two Bloom filters: the shared bits over the smaller filter's."""
+    smaller = min(a.bit_count(), b.bit_count())
+    return (a & b).bit_count() / smaller if smaller else 0.0
+
+
 class Tokeniser:
     """Computes a party's match tokens under the district's key (see the module docstring).
 

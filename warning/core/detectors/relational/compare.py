@@ -19,27 +19,27 @@ from typing import Final
 
 from rapidfuzz.distance import Levenshtein
 
-from warning.core.tokens import dice
+from warning.core.tokens import dice, overlap
 
 Profile = Mapping[str, Sequence[str]]
 Vector = tuple[int, ...]
 MISSING: Final = -1
 
 FIELDS: Final[tuple[str, ...]] = ("id", "dob", "sex", "phone", "name", "addr")
-LEVELS: Final[dict[str, int]] = {"id": 3, "dob": 2, "sex": 2, "phone": 5, "name": 7, "addr": 3}
+LEVELS: Final[dict[str, int]] = {"id": 3, "dob": 2, "sex": 2, "phone": 5, "name": 8, "addr": 3}
 # Chinese wording of each agreeing level, for the indicators of an alert (None: says nothing)
 LABELS: Final[dict[str, tuple[str | None, ...]]] = {
     "id": ("同一身份证号", "身份证号仅一位不同", None),
     "dob": ("出生日期一致", None),
     "sex": (None, None),
     "phone": ("同一手机号", "手机号前三后四位一致", "手机号仅一位不同", "手机号后四位一致", None),
-    "name": ("同名", "同音姓名", "姓名缺一字", "姓名一字之差", "姓名相近", "同姓", None),
+    "name": ("同名", "同音姓名", "姓名缺一字", "姓名一字之差", "姓名相近", "同姓(称谓)", None, None),
     "addr": ("住址一致", "同一道路/小区", None),
 }
 NAME_DICE_CLOSE: Final = 0.7
 NAME_DICE_NEAR: Final = 0.6
-ADDR_DICE_SAME: Final = 0.8
-ADDR_DICE_NEAR: Final = 0.5
+ADDR_SAME: Final = 0.8
+ADDR_NEAR: Final = 0.5
 
 
 def _shares(a: Profile, b: Profile, kind: str) -> bool:
@@ -98,7 +98,12 @@ def _name(a: Profile, b: Profile) -> int:
         return 3
     if substituted or similarity >= NAME_DICE_NEAR:
         return 4
-    return 5 if _shares(a, b, "ns") else 6
+    if not _shares(a, b, "ns"):
+        return 7
+    # "王女士" / "老王" against 王建国 says all a title-only name can; two full names that share
+    # only the surname are two people far more often - separate levels, so EM weighs them apart
+    title_only = (a.get("hon") and not a.get("nf")) or (b.get("hon") and not b.get("nf"))
+    return 5 if title_only else 6
 
 
 def _plain(a: Profile, b: Profile, kind: str) -> int:
@@ -107,13 +112,18 @@ def _plain(a: Profile, b: Profile, kind: str) -> int:
     return 0 if _shares(a, b, kind) else 1
 
 
+def _best_overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    return max((overlap(int(x, 16), int(y, 16)) for x in a for y in b), default=0.0)
+
+
 def _addr(a: Profile, b: Profile) -> int:
     if not a.get("ad") or not b.get("ad"):
         return MISSING
-    similarity = _best_dice(a["ad"], b["ad"])
-    if _shares(a, b, "an") and similarity >= ADDR_DICE_NEAR:
+    # overlap, not Dice: "望海路208号" is all of "望海路208号20幢4单元801室" that a clerk wrote down
+    similarity = _best_overlap(a["ad"], b["ad"])
+    if _shares(a, b, "an") and similarity >= ADDR_NEAR:
         return 0
-    return 1 if similarity >= ADDR_DICE_SAME else 2
+    return 1 if similarity >= ADDR_SAME else 2
 
 
 def compare(a: Profile, b: Profile) -> Vector:

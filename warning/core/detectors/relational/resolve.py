@@ -15,6 +15,12 @@ Each mention (a party's match tokens) is resolved against the entities seen so f
    two entities are themselves a match - a mention that only names "王女士" must not glue two
    王s together - and the result stays under ``max_mentions``. Twins and same-name strangers
    stay apart because their ID numbers or phones disagree, which EM learns weighs heavily.
+4. **Cluster-level evidence**: an entity that holds a well-formed ID number (right check
+   character) takes in no mention and merges with no entity holding another well-formed one
+   more than a typo away (one person, one ID number: `_conflict`), and a phone whose blocking
+   key is capped (a hub) is dropped from the mention before scoring and absorbing - how many
+   people share a value is evidence too (term-frequency adjustment). These, not a size cap,
+   keep clusters at the size of people.
 
 State entries (all JSON): ``meta`` ``{"next": n}``; ``tok:<key>`` a list of entity ids or
 ``{"cap": n}``; ``ent:<id>`` ``{"k": {kind: [values]}, "n": mentions}`` or ``{"to": id}``.
@@ -37,7 +43,7 @@ from warning.core.tokens import group
 # phone are 35 / 21 tokens, so theirs scale with the number of IDs / phones kept)
 KEPT: Final[dict[str, int]] = {
     "id": 3, "idd": 105, "idok": 2, "dob": 3, "sx": 2, "ph": 4, "pm": 4, "p4": 4, "pd": 84,
-    "nf": 4, "np": 4, "nd": 12, "ns": 2, "nq": 4, "clk": 3, "ad": 3, "an": 3, "hon": 1,
+    "nf": 4, "np": 4, "nd": 12, "ns": 2, "nq": 4, "clk": 3, "ad": 3, "an": 3, "hon": 1, "iv": 2,
 }  # fmt: skip
 
 
@@ -70,9 +76,14 @@ def blocking_keys(p: Profile) -> list[str]:
     # a birth date alone blocks in a registry (caps it in a city), so a typo in both name parts
     # still finds its candidates when the record has no phone
     keys += [f"dob:{d}" for d in p.get("dob", ())]
+    # so do the house numbers (a home's other records when both name parts have a typo)
+    keys += [f"an:{d}" for d in p.get("an", ())]
     for s in p.get("ns", ()):
         keys += [f"dob:{d}|{s}" for d in p.get("dob", ())] + [f"p4:{d}|{s}" for d in p.get("p4", ())]
         keys += [f"an:{d}|{s}" for d in p.get("an", ())]
+    # house numbers with the name less one syllable/word: a typo in the surname (Davvis) or
+    # swapped given/family columns still meet the other records of that home
+    keys += [f"an:{d}|{n}" for d in p.get("an", ()) for n in p.get("nd", ())]
     return list(dict.fromkeys(keys))
 
 
@@ -110,12 +121,17 @@ class Resolver:
 
     def resolve(self, store: StateStore, tokens: Sequence[str]) -> Resolution | None:
         """Link one mention; None when it carries nothing to link on."""
-        profile, keys = self._prepared(tuple(tokens))
+        prepared, keys = self._prepared(tuple(tokens))
+        profile: Profile = prepared
         if not usable(profile):
             return None
-        scored = self._score(store, profile, self._candidates(store, keys))
+        candidates, capped = self._candidates(store, keys)
+        if capped:
+            profile = _without_hubs(profile, capped)
+        scored = self._score(store, profile, candidates)
         threshold = self.params.match_probability
-        matches = [s for s in scored if s[0] >= threshold]
+        mine = valid_ids(profile)
+        matches = [s for s in scored if s[0] >= threshold and not _conflict(mine, profile, s[3]["k"])]
         if not matches:
             target = self._new_entity(store)
             summary: dict[str, Any] = {"k": {}, "n": 0}
@@ -130,18 +146,22 @@ class Resolver:
                     store.put(f"ent:{other}", {"to": target})
                     merged.append(other)
             result = Resolution(target, False, prob, result.reasons, tuple(merged))
-        store.put(f"ent:{target}", _absorb(summary, profile, 1))
+        store.put(f"ent:{target}", _absorb(summary, {**profile, "iv": mine} if mine else profile, 1))
         self._index(store, keys, target)
         return result
 
-    def _candidates(self, store: StateStore, keys: Sequence[str]) -> list[str]:
+    def _candidates(self, store: StateStore, keys: Sequence[str]) -> tuple[list[str], set[str]]:
+        """The entities sharing the most keys, and the mention's capped (hub) keys."""
         hits: Counter[str] = Counter()
+        capped = set()
         for key in keys:
             entry = store.get(f"tok:{key}")
             if isinstance(entry, list):
                 for eid in {self.find(store, e) for e in entry}:
                     hits[eid] += 1
-        return [e for e, _ in hits.most_common(self.params.max_candidates)]
+            elif entry is not None:
+                capped.add(key)
+        return [e for e, _ in hits.most_common(self.params.max_candidates)], capped
 
     def _score(
         self, store: StateStore, profile: Profile, candidates: Sequence[str]
@@ -155,7 +175,7 @@ class Resolver:
         return out
 
     def _mergeable(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-        if a["n"] + b["n"] > self.params.max_mentions:
+        if a["n"] + b["n"] > self.params.max_mentions or _conflict(a["k"].get("iv", ()), a["k"], b["k"]):
             return False
         return self._probability(compare(a["k"], b["k"])) >= self.params.match_probability
 
@@ -181,6 +201,46 @@ class Resolver:
                 continue
             ids.append(target)
             store.put(f"tok:{key}", ids if len(ids) <= cap else {"cap": len(ids)})
+
+
+def _without_hubs(profile: Profile, capped: set[str]) -> Profile:
+    """The profile without a phone that more than ``block_cap`` people have given.
+
+    A front desk's or a hotline's number is no evidence that two callers are one person (the
+    term-frequency adjustment of record linkage, at its simplest): once its blocking key is
+    capped, the number is neither compared nor kept in the entity's summary.
+    """
+    if any(f"ph:{v}" in capped for v in profile.get("ph", ())):
+        drop: tuple[str, ...] = ("ph", "pm", "pd", "p4")
+    elif any(f"pm:{v}" in capped for v in profile.get("pm", ())):
+        drop = ("pm", "p4")
+    else:
+        return profile
+    return {k: v for k, v in profile.items() if k not in drop}
+
+
+def valid_ids(p: Profile) -> Sequence[str]:
+    """The ID numbers of `p` known to be well-formed: an entity's ``iv``, or a mention's one ID
+    whose GB 11643 check character is right (a mistyped digit breaks it 10 times in 11)."""
+    if "iv" in p:
+        return p["iv"]
+    ids = p.get("id", ())
+    return ids if len(ids) == 1 and p.get("idok") == ["1"] else ()
+
+
+def _conflict(mine: Sequence[str], a: Profile, b: Profile) -> bool:
+    """Two well-formed ID numbers more than one typo apart: two people, whatever else agrees.
+
+    Cluster-level evidence, not a size cap: one person has one ID number, so an entity that
+    holds a well-formed ID never takes in a mention or an entity with another one (twins share
+    surname, birth date, home and the parents' phone, and the summary's best-of-any comparison
+    would otherwise let those outvote the IDs once a twin's ID-less mentions have joined).
+    """
+    theirs = valid_ids(b)
+    if not mine or not theirs or not set(mine).isdisjoint(theirs):
+        return False
+    da, db = a.get("idd"), b.get("idd")
+    return not (da and db and not set(da).isdisjoint(db))
 
 
 def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], list[str]]:

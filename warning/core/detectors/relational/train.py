@@ -23,6 +23,7 @@ _BLOCK_FIELDS: dict[str, frozenset[str]] = {
     "dob": frozenset({"dob"}),
     "dobns": frozenset({"dob", "name"}),
     "p4ns": frozenset({"phone", "name"}),
+    "an": frozenset({"addr"}),
     "anns": frozenset({"addr", "name"}),
 }
 
