@@ -1,29 +1,45 @@
-"""Chaos suite (issue 13, build item 2) -- PARTIAL: worker SIGKILL and poison records so far.
+"""Chaos suite (issue 13, build item 2): real faults on a private stack, every record accounted for.
 
-Runs on a private stack (`warning.devtools.private_stack`: own broker + redis-server, own dir
-and ports), never the shared one. A small simulated district is published while one worker
-runs; the worker is SIGKILLed mid-stream and restarted. Expected alerts come from replay of
-the same input files, delivered in process to a memory sink; delivered = the private Redis.
+Each scenario gets its own private stack (`warning.devtools.private_stack`: own broker +
+redis-server, own dir and ports, never the shared one) and a fresh simulated district. The
+district's records are published at a fixed rate while the engine runs; the scenario's fault
+hits at 40% of the publish. Expected events, dead letters and alerts come from replay of the
+same input files, delivered in process to a memory sink; delivered = the private Redis.
+
+A scenario is a small `Spec` (a fault function, how many workers, extra records, the district);
+`run` is the one runner. Per scenario: records in, events, dead letters, alerts expected vs
+delivered, duplicate feed entries, recovery seconds (fault -> every input/alerts partition that
+had work commits past its offset at the fault, and the first new feed entry), the group's lag
+left at the end (a stalled agent leaves some), peak RSS, log lines.
 
 Prints a table; the last stdout line is one JSON object
 ``{"scenarios": {name: {...}}, "lost": N, "duplicates": N}``; writes bench/results/faults.json.
 
-    .venv/bin/python bench/bench_faults.py [--only worker_sigkill]
+    .venv/bin/python bench/bench_faults.py [--only NAME ...] [--soak-seconds 600] [--fuzz 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
+import random
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import fuzz_records
+import redis
 
 from warning import thresholds
 from warning.analysis.replay import input_files, iter_alerts, iter_events, pipeline_for
@@ -37,6 +53,335 @@ from warning.sinks.redis import RedisAlertSink
 from warning.stream.publish import Publisher, read_records
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# a small district with enough incidents for ~10 alerts (~60 feed entries) in ~3,700 records
+SMALL = SimConfig(seed=7, start=date(2026, 3, 2), days=7, streets=2, grids=16, scale=0.3, incidents=4.0)
+RECORDS_PER_DAY = 1570  # a default-size district at scale 1 (bench/results/replay.json: 47,034 in 30 days)
+POLL_S = 0.5
+Row = tuple[str, bytes, int | None]  # topic, value, Kafka timestamp (None: now)
+
+
+@dataclass
+class Run:
+    """What a fault function may touch: the private stack and the running workers."""
+
+    ps: PrivateStack
+    engines: list[Engine]
+
+
+Fault = Callable[[Run], float]
+"""Does the fault; returns the monotonic time from which recovery is counted."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One scenario: its fault (at `at` of the publish), workers, extra records and district."""
+
+    fault: Fault | None = None
+    workers: int = 1
+    rate: float = 200.0
+    sim: SimConfig = SMALL
+    poison: bool = False
+    fuzz: int = 0
+    at: float = 0.4
+    notes: str = ""
+
+
+def restart_worker(hard: bool) -> Fault:
+    """SIGKILL (hard) or SIGTERM the worker and start it again; recovery counts from the signal."""
+
+    def fault(run: Run) -> float:
+        t0 = time.monotonic()
+        run.engines[0].stop(hard=hard)
+        run.engines[0].start()
+        return t0
+
+    return fault
+
+
+def kill_service(service: str, outage_s: float = 0.0) -> Fault:
+    """SIGKILL the private broker or Redis, keep it down `outage_s`, restart it.
+
+    Recovery counts from the kill for a kill-and-restart, from the restart after an outage.
+    """
+
+    def fault(run: Run) -> float:
+        run.ps.kill(service)  # type: ignore[arg-type]  # "kafka" | "redis", the stack's names
+        t0 = time.monotonic()
+        time.sleep(outage_s)
+        run.ps.up((service,))  # type: ignore[arg-type]
+        return time.monotonic() if outage_s else t0
+
+    return fault
+
+
+def lose_aof_tail(run: Run) -> float:
+    """SIGKILL Redis right after a feed entry is written, and drop that last write from the AOF.
+
+    What `appendfsync everysec` can lose: a process SIGKILL loses nothing Redis acknowledged
+    (each reply follows the write(2) to the AOF; the page cache survives the process), but a
+    host crash or power cut loses the writes of up to ~1 s not yet fsynced, and a stalled
+    fsync lets Redis postpone the write(2) itself up to 2 s while it keeps replying. This fault
+    plays that window: the AOF is cut back to its size before the newest feed entry.
+    """
+    aof = stack_paths(run.ps).redis_data / "appendonlydir"
+    r = redis.Redis.from_url(run.ps.redis_dsn(), socket_timeout=2)
+    feed_key = run.engines[0].env["WARNING_REDIS_PREFIX"] + "feed:all"
+    deadline = time.monotonic() + 120
+    size, n = _aof_size(aof), int(r.xlen(feed_key))
+    while int(r.xlen(feed_key)) == n and time.monotonic() < deadline:
+        size = _aof_size(aof)
+        time.sleep(0.05)
+    r.close()
+    run.ps.kill("redis")
+    t0 = time.monotonic()
+    incr = max(aof.glob("*.incr.aof"), key=lambda f: f.stat().st_mtime)
+    with incr.open("r+b") as fh:
+        fh.truncate(max(0, size - sum(f.stat().st_size for f in aof.glob("*.aof") if f != incr)))
+    run.ps.up(("redis",))
+    return t0
+
+
+def stack_paths(ps: PrivateStack) -> Any:
+    from warning.devtools import stack as stack_mod
+
+    return stack_mod.paths(ps.settings)
+
+
+def _aof_size(aof: Path) -> int:
+    return sum(f.stat().st_size for f in aof.glob("*.aof"))
+
+
+def kill_second_worker(run: Run) -> float:
+    """SIGKILL one of two workers of one group for good: the other must take its partitions."""
+    run.engines[1].stop(hard=True)
+    return time.monotonic()
+
+
+def scenarios(soak_s: float = 600, fuzz_n: int = 10_000, outage_s: float = 30) -> dict[str, Spec]:
+    """Every scenario by name; the soak's district is sized to last `soak_s` at 500 rec/s."""
+    soak_days = max(1, math.ceil(500 * soak_s / RECORDS_PER_DAY))
+    # fuzz is kept under 40% of the valid records so ingest's halt ratio (50%) never trips
+    fuzz_days = max(7, math.ceil(fuzz_n / 0.6 / RECORDS_PER_DAY))
+    return {
+        "baseline": Spec(notes="no fault: the load alone"),
+        "worker_sigkill": Spec(restart_worker(hard=True)),
+        "worker_sigterm": Spec(restart_worker(hard=False)),
+        "broker_sigkill": Spec(kill_service("kafka")),
+        "redis_sigkill": Spec(kill_service("redis"), notes="AOF everysec"),
+        "redis_aof_tail_lost": Spec(lose_aof_tail, notes="last write cut from the AOF (host crash)"),
+        "redis_outage": Spec(kill_service("redis", outage_s), notes=f"{outage_s:g} s down"),
+        "broker_outage": Spec(kill_service("kafka", outage_s), notes=f"{outage_s:g} s down"),
+        "rebalance_sigkill": Spec(kill_second_worker, workers=2),
+        "poison_records": Spec(poison=True),
+        "fuzz": Spec(fuzz=fuzz_n, rate=500, sim=replace(SMALL, days=fuzz_days, streets=None, grids=None, scale=1.0)),
+        "soak": Spec(rate=500, sim=replace(SMALL, days=soak_days, streets=None, grids=None, scale=1.0)),
+    }
+
+
+# --- inputs and expectations ---------------------------------------------------------------
+
+
+def _district(spec: Spec, ps: PrivateStack, data: Path) -> None:
+    write(District(spec.sim), data, ps.settings.topics_dir)
+    if spec.fuzz:
+        _mix_fuzz(data, ps, spec.fuzz)
+
+
+def _mix_fuzz(data: Path, ps: PrivateStack, n: int) -> None:
+    """Insert `n` fuzzed records into the input files, spread over channels by their size."""
+    rng = random.Random(13)
+    files = [f.path for f in input_files(data, ps.settings)]
+    lines = {p: p.read_bytes().splitlines() for p in files}
+    total = sum(len(v) for v in lines.values())
+    k = 0
+    for p, rows in lines.items():
+        bases = rows[:50]
+        share = round(n * len(rows) / total) if p != files[-1] else n - k
+        for _ in range(share):
+            rows.insert(rng.randrange(len(rows) + 1), fuzz_records.fuzz_one(rng, rng.choice(bases), k))
+            k += 1
+        p.write_bytes(b"\n".join(rows) + b"\n")
+
+
+def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
+    loaded = thresholds.load().thresholds
+    dead: list[Any] = []
+    now = datetime.now(UTC)
+    events = list(iter_events(data, ps.settings, loaded, on_dead_letter=dead.append, received_at=now))
+    mem = MemoryAlertSink()
+    deliverer = Deliverer(mem, thresholds.routing_rules(loaded), None, SystemClock())
+
+    async def deliver() -> None:
+        for a in iter_alerts(iter(events), pipeline_for(loaded)):
+            await deliverer.handle(a)
+
+    asyncio.run(deliver())
+    return mem, len({e.event_id for e in events}), len(dead)
+
+
+def _sort_key(value: bytes) -> bytes:
+    return value.split(b'"occurred_at"')[1][:40] if b'"occurred_at"' in value else b""
+
+
+def _rows(data: Path, ps: PrivateStack, engine: Engine) -> list[Row]:
+    names = {spec.name.removeprefix(f"t{engine.unique}-"): spec.name for spec in engine.catalog.specs.values()}
+    rows: list[Row] = []
+    for f in input_files(data, ps.settings):
+        rows += [(names[f.path.name.removesuffix(".jsonl")], r.value, None) for r in read_records(f.path)]
+    rows.sort(key=lambda x: _sort_key(x[1]))
+    return rows
+
+
+def _poison(rows: list[Row]) -> list[Row]:
+    """One record of each kind from issue 13's hole 1, on the grid-reports topic."""
+    topic, raw, _ = next(r for r in rows if b'"report_id"' in r[1])
+    base = json.loads(raw)
+
+    def variant(n: int, **fields: Any) -> bytes:
+        return json.dumps({**base, "report_id": f"POISON-{n}", **fields}, ensure_ascii=False).encode()
+
+    big = raw.replace(b'"text":"', b'"text":"' + b"x" * 1_000_000, 1)
+    return [
+        (topic, raw.replace(b'"severity":', b'"headcount2":' + b"9" * 5000 + b',"severity":', 1), None),
+        (topic, variant(2), 253_402_300_800_000),  # Kafka timestamp in year 10000
+        (topic, big, None),  # ~1 MB, under the broker's 1 MiB limit
+        (topic, variant(4, occurred_at=0), None),
+        (topic, variant(5, occurred_at="0001-01-01T00:00:00+08:00"), None),
+        (topic, variant(6, occurred_at=1_772_400_000), None),  # epoch seconds as a number
+        (topic, variant(7, occurred_at="1772400000"), None),  # epoch seconds as a string
+    ]
+
+
+# --- observation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    t: float
+    committed: dict[Any, int]
+    feed: int
+
+
+@dataclass
+class Monitor:
+    """Polls the group's committed offsets, the feed length and workers' RSS every `POLL_S`."""
+
+    ps: PrivateStack
+    group: str
+    topic_prefix: str
+    feed_key: str
+    engines: list[Engine]
+    samples: list[Sample] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        from kafka.admin import KafkaAdminClient
+
+        admin: Any = None
+        r = redis.Redis.from_url(self.ps.redis_dsn(), socket_timeout=2)
+        while not self._stop.wait(POLL_S):
+            for e in self.engines:
+                if e.proc is not None and e.proc.poll() is None:
+                    self.peak_rss_mb = max(self.peak_rss_mb, _peak_rss(e.proc.pid))
+            try:
+                admin = admin or KafkaAdminClient(bootstrap_servers=self.ps.settings.kafka_bootstrap)
+                offsets = admin.list_group_offsets(self.group)[self.group]
+                committed = {tp: o.offset for tp, o in offsets.items() if tp.topic.startswith(self.topic_prefix)}
+                feed = int(r.xlen(self.feed_key))
+            except Exception:  # broker or Redis down: no sample
+                admin = _close(admin)
+                continue
+            self.samples.append(Sample(time.monotonic(), committed, feed))
+        _close(admin)
+        r.close()
+
+
+def _close(admin: Any) -> Any:
+    """Close a Kafka admin client (after a broker fault it may already be broken); None."""
+    if admin is not None:
+        with contextlib.suppress(Exception):
+            admin.close()
+    return None
+
+
+def _peak_rss(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def recovery(samples: list[Sample], t_fault: float, t_from: float, ends: dict[Any, int]) -> float | None:
+    """Seconds from `t_from` until every partition with work left at the fault committed past it."""
+    before = [s for s in samples if s.t <= t_fault]
+    if not before:
+        return None
+    base = before[-1].committed
+    todo = {tp for tp, off in base.items() if ends.get(tp, off) > off}
+    for s in samples:
+        if s.t >= t_from and all(s.committed.get(tp, -1) > base[tp] for tp in todo):
+            return round(max(0.0, s.t - t_from), 2)
+    return None
+
+
+def first_feed(samples: list[Sample], t_fault: float, t_from: float) -> float | None:
+    """Seconds from `t_from` to the first feed entry written after the fault (None: none was)."""
+    before = [s.feed for s in samples if s.t <= t_fault]
+    base = before[-1] if before else 0
+    after = [s.t for s in samples if s.t >= t_from and s.feed > base]
+    return round(max(0.0, after[0] - t_from), 2) if after else None
+
+
+def _entry(f: dict[str, str]) -> tuple[str, ...]:
+    return (f["alert_id"], f.get("level", ""), f.get("kind", ""))
+
+
+async def _delivered(ps: PrivateStack, prefix: str, mem: MemoryAlertSink) -> tuple[dict[str, str], dict[str, int]]:
+    """Alert levels in Redis, and feed entries: repeated (a desk sees one twice), extra, missing vs replay."""
+    sink = RedisAlertSink.from_url(ps.redis_dsn(), prefix=prefix)
+    try:
+        want = {r.alert_id: r.level for r in mem.records.values()}
+        got: dict[str, str] = {r.alert_id: r.level for r in await sink.load_many(want)}
+        counts = Counter[str]()
+        for name, rows in mem.feeds.items():
+            have = await sink.feed(name, count=1_000_000)
+            same = Counter((*_entry(f), f.get("count", ""), f.get("created_at", "")) for _, f in have)
+            counts["duplicates"] += sum(n - 1 for n in same.values())
+            exp, seen = Counter(_entry(f) for _, f in rows), Counter(_entry(f) for _, f in have)
+            counts["extra_entries"] += sum((seen - exp).values())
+            counts["missing_entries"] += sum((exp - seen).values())
+        return got, {k: counts[k] for k in ("duplicates", "extra_entries", "missing_entries")}
+    finally:
+        await sink.close()
+
+
+def _wait_delivered(
+    ps: PrivateStack, prefix: str, mem: MemoryAlertSink, timeout_s: float
+) -> tuple[dict[str, str], dict[str, int]]:
+    want = {r.alert_id: r.level for r in mem.records.values()}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            got, _ = asyncio.run(_delivered(ps, prefix, mem))
+        except Exception:  # Redis still coming back
+            got = {}
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    time.sleep(3)  # surplus (duplicate) entries would arrive now
+    return asyncio.run(_delivered(ps, prefix, mem))
 
 
 def _distinct_events(bootstrap: str, topic: str, want: int, timeout_s: float = 60) -> int:
@@ -54,174 +399,174 @@ def _distinct_events(bootstrap: str, topic: str, want: int, timeout_s: float = 6
         time.sleep(1)
 
 
-def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
-    loaded = thresholds.load().thresholds
-    dead: list[Any] = []
-    now = datetime.now(UTC)
-    events = list(iter_events(data, ps.settings, loaded, on_dead_letter=dead.append, received_at=now))
-    mem = MemoryAlertSink()
-    deliverer = Deliverer(mem, thresholds.routing_rules(loaded), None, SystemClock())
-
-    async def deliver() -> None:
-        for a in iter_alerts(iter(events), pipeline_for(loaded)):
-            await deliverer.handle(a)
-
-    asyncio.run(deliver())
-    return mem, len(events), len(dead)
+def _lag(mon: Monitor, ends: dict[Any, int]) -> int:
+    last = mon.samples[-1].committed if mon.samples else {}
+    return sum(max(0, end - last.get(tp, 0)) for tp, end in ends.items())
 
 
-def _rows(data: Path, ps: PrivateStack, engine: Engine) -> list[tuple[str, bytes]]:
-    names = {"grid-reports": engine.catalog.grid_reports.name, "hotline-calls": engine.catalog.hotline_calls.name}
-    names["petitions"] = engine.catalog.petitions.name
-    rows = []
-    for f in input_files(data, ps.settings):
-        rows += [(names[f.path.name.removesuffix(".jsonl")], r.value) for r in read_records(f.path)]
-    rows.sort(key=lambda x: x[1].split(b'"occurred_at"')[1][:40] if b'"occurred_at"' in x[1] else b"")
-    return rows
+def _wait_drained(mon: Monitor, bootstrap: str, timeout_s: float) -> tuple[dict[Any, int], int]:
+    """Log-end offsets of every topic the group reads and its lag on them, once 0 or timed out.
+
+    Every agent's input counts (ingest's, the key-space agents', the router's): on a loaded
+    machine the detect agents can be minutes behind ingest, and an alert not raised yet is
+    not lost.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = sorted({tp.topic for tp in (mon.samples[-1].committed if mon.samples else {})})
+        ends = end_offsets_safe(bootstrap, topics) if topics else {}
+        lag = _lag(mon, ends) if ends else -1
+        if lag == 0 or time.monotonic() > deadline:
+            return ends, lag
+        time.sleep(2)
 
 
-def _publish(ps: PrivateStack, rows: list[tuple[str, bytes]], rate: float, extra: list[Any]) -> None:
-    with Publisher(ps.settings.kafka_bootstrap) as pub:
+def end_offsets_safe(bootstrap: str, topics: list[str]) -> dict[Any, int]:
+    from warning.topics import end_offsets
+
+    for _ in range(30):
+        try:
+            return end_offsets(bootstrap, topics)
+        except Exception:
+            time.sleep(1)
+    return {}
+
+
+def _publish(ps: PrivateStack, rows: list[Row], rate: float, extra: list[Row], started: threading.Event) -> None:
+    with Publisher(ps.settings.kafka_bootstrap, timeout_s=120) as pub:
         t0 = time.monotonic()
-        for i, (topic, value) in enumerate(rows):
+        started.set()
+        for i, (topic, value, ts) in enumerate(rows):
             time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            pub.send(topic, value)
+            pub.send(topic, value, timestamp_ms=ts)
             if i == len(rows) // 3:
-                for t, v, ts in extra:
-                    pub.send(t, v, timestamp_ms=ts)
-        pub.flush()
+                for t, v, ts2 in extra:
+                    pub.send(t, v, timestamp_ms=ts2)
+        pub.flush(timeout_s=180)
 
 
-def _peak_rss(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+def _log_counts(engines: list[Engine]) -> dict[str, int]:
+    lines = [ln for e in engines for ln in (e.workdir / "worker.log").read_text(errors="replace").splitlines()]
+    return {
+        "log_lines": len(lines),
+        "log_errors": sum("] [ERROR]" in ln or "] [CRITICAL]" in ln for ln in lines),
+    }
 
 
-async def _delivered(ps: PrivateStack, prefix: str, mem: MemoryAlertSink) -> tuple[dict[str, str], int]:
-    sink = RedisAlertSink.from_url(ps.redis_dsn(), prefix=prefix)
-    try:
-        want = {r.alert_id: r.level for r in mem.records.values()}
-        got: dict[str, str] = {r.alert_id: r.level for r in await sink.load_many(want)}
-        dups = 0
-        for name, rows in mem.feeds.items():
-            exp = Counter((f["alert_id"], f.get("level", ""), f.get("kind", "")) for _, f in rows)
-            have = Counter(
-                (f["alert_id"], f.get("level", ""), f.get("kind", "")) for _, f in await sink.feed(name, count=100_000)
-            )
-            dups += sum((have - exp).values())
-        return got, dups
-    finally:
-        await sink.close()
+# --- the runner ------------------------------------------------------------------------------
 
 
-def _poison(rows: list[tuple[str, bytes]]) -> list[tuple[str, bytes, int | None]]:
-    """One record of each kind from issue 13's hole 1, on the first grid-reports record's topic."""
-    topic, raw = next((t, v) for t, v in rows if b'"report_id"' in v)
-    base = json.loads(raw)
-
-    def variant(n: int, **fields: Any) -> bytes:
-        return json.dumps({**base, "report_id": f"POISON-{n}", **fields}, ensure_ascii=False).encode()
-
-    big = raw.replace(b'"text":"', b'"text":"' + b"x" * 1_000_000, 1)
-    return [
-        (topic, raw.replace(b'"severity":', b'"headcount2":' + b"9" * 5000 + b',"severity":', 1), None),
-        (topic, variant(2), 253_402_300_800_000),  # Kafka timestamp in year 10000
-        (topic, big, None),  # > 1 MB, under the broker's 1 MiB limit
-        (topic, variant(4, occurred_at=0), None),
-        (topic, variant(5, occurred_at="0001-01-01T00:00:00+08:00"), None),
-    ]
-
-
-def poison_records(ps: PrivateStack, work: Path) -> dict[str, Any]:
-    return worker_sigkill(ps, work, poison=True)
-
-
-def worker_sigkill(ps: PrivateStack, work: Path, poison: bool = False) -> dict[str, Any]:
+def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
+    """One scenario on a running private stack (see the module docstring)."""
     data = work / "data"
-    write(District(SimConfig(seed=7, start=date(2026, 3, 2), days=7, streets=2, grids=16, scale=0.3)), data,
-          ps.settings.topics_dir)  # fmt: skip
+    _district(spec, ps, data)
     mem, want_events, want_dead = _expected(data, ps)
     unique = uuid.uuid4().hex[:8]
     prefix = f"chaos:{unique}:"
     env = {**ps.env, "WARNING_REDIS_PREFIX": prefix}
-    engine = Engine(ps.settings, work / "engine", unique, extra_env=env)
-    rows = _rows(data, ps, engine)
-    engine.start()
-    peak = 0.0
-    extra = _poison(rows) if poison else []
-    pub = threading.Thread(target=_publish, args=(ps, rows, 200.0, extra))
+    engines = [Engine(ps.settings, work / f"engine{i}", unique, extra_env=env) for i in range(spec.workers)]
+    rows = _rows(data, ps, engines[0])
+    extra = _poison(rows) if spec.poison else []
+    for e in engines:
+        e.start()
+    cat = engines[0].catalog
+    mon = Monitor(ps, f"t{unique}", f"t{unique}-", f"{prefix}feed:all", engines)
+    started = threading.Event()
+    pub = threading.Thread(target=_publish, args=(ps, rows, spec.rate, extra, started))
     pub.start()
-    time.sleep(len(rows) / 200.0 * 0.4)
-    assert engine.proc is not None
-    peak = max(peak, _peak_rss(engine.proc.pid))
-    recovery: float | None = None
-    if not poison:
-        engine.stop(hard=True)
-        t_fault_end = time.monotonic()
-        engine.start()
-        recovery = round(time.monotonic() - t_fault_end, 2)  # until /healthz answers again
+    started.wait()
+    t_fault, t_from = time.monotonic(), None
+    if spec.fault:
+        time.sleep(len(rows) / spec.rate * spec.at)
+        t_fault = time.monotonic()
+        t_from = spec.fault(Run(ps, engines))
     pub.join()
-    want_dead += len(extra)
-    want = {r.alert_id: r.level for r in mem.records.values()}
-    deadline = time.monotonic() + 120
-    got: dict[str, str] = {}
-    dups = 0
-    while time.monotonic() < deadline:
-        got, dups = asyncio.run(_delivered(ps, prefix, mem))
-        if got == want:
-            break
-        time.sleep(1)
-    time.sleep(3)
-    got, dups = asyncio.run(_delivered(ps, prefix, mem))
-    peak = max(peak, _peak_rss(engine.proc.pid))
+    _wait_drained(mon, ps.settings.kafka_bootstrap, min(900, 300 + len(rows) / 50))
+    got, entries = _wait_delivered(ps, prefix, mem, 60)
+    ends, lag = _wait_drained(mon, ps.settings.kafka_bootstrap, 10)
     bootstrap = ps.settings.kafka_bootstrap
-    distinct = _distinct_events(bootstrap, engine.catalog.events.name, want_events)
-    dead = topic_size(bootstrap, engine.catalog.dead_letters.name)
-    engine.stop()
-    log = (work / "engine" / "worker.log").read_text(errors="replace").splitlines()
+    distinct = _distinct_events(bootstrap, cat.events.name, want_events)
+    dead = topic_size(bootstrap, cat.dead_letters.name)
+    mon.stop()
+    for e in engines:
+        e.stop()
+    want = {r.alert_id: r.level for r in mem.records.values()}
+    records_in = len(rows) + len(extra)
     return {
-        "records_in": len(rows) + len(extra),
+        "records_in": records_in,
         "events": distinct,
         "events_expected": want_events,
         "dead_letters": dead,
-        "dead_letters_expected": want_dead,
-        "unaccounted": len(rows) + len(extra) - distinct - dead,
+        "dead_letters_expected": want_dead + len(extra),
+        "unaccounted": records_in - distinct - dead,
         "alerts_expected": len(want),
         "alerts_delivered": sum(1 for k, v in got.items() if want.get(k) == v),
         "lost": sum(1 for k, v in want.items() if got.get(k) != v),
-        "duplicates": dups,
-        "recovery_s": recovery,
-        "peak_rss_mb": round(peak, 1),
-        "log_lines": len(log),
+        "lost_ids": sorted(k for k, v in want.items() if got.get(k) != v)[:5],
+        **entries,
+        "feed_entries_expected": sum(len(v) for v in mem.feeds.values()),
+        "recovery_s": recovery(mon.samples, t_fault, t_from, ends) if t_from else None,
+        "first_feed_s": first_feed(mon.samples, t_fault, t_from) if t_from else None,
+        "lag_end": lag,
+        "peak_rss_mb": round(mon.peak_rss_mb, 1),
+        **_log_counts(engines),
+        "rate": spec.rate,
+        "notes": spec.notes,
     }
 
 
-SCENARIOS = {"worker_sigkill": worker_sigkill, "poison_records": poison_records}
+def run_fresh(name: str, spec: Spec, root: Path) -> dict[str, Any]:
+    """`run` on a private stack of its own, started for this scenario and stopped after it."""
+    t0 = time.monotonic()
+    with running_private_stack(root / name / "stack") as ps:
+        result = run(spec, ps, root / name)
+    result["wall_s"] = round(time.monotonic() - t0, 1)
+    return result
+
+
+COLUMNS = [
+    "records_in", "events", "dead_letters", "unaccounted", "alerts_expected", "alerts_delivered",
+    "lost", "duplicates", "extra_entries", "recovery_s", "first_feed_s", "lag_end", "peak_rss_mb",
+    "log_lines", "log_errors",
+]  # fmt: skip
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    """The results as a fixed-width text table (one row per scenario)."""
+    head = "scenario".ljust(18) + "".join(c[:11].rjust(12) for c in COLUMNS)
+    return "\n".join([head] + [n.ljust(18) + "".join(str(r[c]).rjust(12) for c in COLUMNS) for n, r in results.items()])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=sorted(SCENARIOS), help="run one scenario")
+    parser.add_argument("--only", nargs="+", choices=sorted(scenarios()), help="run these scenarios")
+    parser.add_argument("--soak-seconds", type=float, default=600, help="the soak's length at 500 rec/s")
+    parser.add_argument("--fuzz", type=int, default=10_000, help="fuzzed records in the fuzz scenario")
+    parser.add_argument("--outage-seconds", type=float, default=30, help="broker/Redis outage length")
+    parser.add_argument("--jobs", type=int, default=1, help="scenarios at once (each has its own stack)")
     args = parser.parse_args()
-    names = [args.only] if args.only else list(SCENARIOS)
+    specs = scenarios(args.soak_seconds, args.fuzz, args.outage_seconds)
     root = Path(tempfile.mkdtemp(prefix="bench-faults-"))
-    results: dict[str, dict[str, Any]] = {}
-    with running_private_stack(root / "stack") as ps:
-        for name in names:
-            results[name] = SCENARIOS[name](ps, root / name)
-    cols = list(next(iter(results.values())))
-    print("scenario".ljust(16) + "".join(c[:12].rjust(13) for c in cols))
-    for name, r in results.items():
-        print(name.ljust(16) + "".join(str(r[c]).rjust(13) for c in cols))
+    names = args.only or list(specs)
+    t0 = time.monotonic()
+
+    def one(name: str) -> dict[str, Any]:
+        r = run_fresh(name, specs[name], root)
+        print(f"{name}: {json.dumps(r)}", flush=True)
+        return r
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = dict(zip(names, pool.map(one, names), strict=True))
+    print(table(results))
     out = {
         "scenarios": results,
         "lost": sum(r["lost"] for r in results.values()),
         "duplicates": sum(r["duplicates"] for r in results.values()),
+        "soak_seconds": args.soak_seconds,
+        "fuzz": args.fuzz,
+        "outage_seconds": args.outage_seconds,
+        "jobs": args.jobs,
+        "wall_s": round(time.monotonic() - t0, 1),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "faults.json").write_text(json.dumps(out, indent=2) + "\n")

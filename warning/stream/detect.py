@@ -7,6 +7,14 @@ messages for other key spaces to their topics. Faust acknowledges the batch only
 body returns, and commits offsets only after the producer has flushed what the body sent, so
 a crash before that replays the batch — which the engine's dedupe by ``event_id`` absorbs.
 
+Outputs before state: the state entries are written only once the broker has acknowledged
+every alert, dead letter and message the partition's share of the batch produced. A crash in
+between replays the batch against the old state and re-emits the same alerts (event-time
+``created_at``: the router's occurrence mark makes them no-ops). The other order can lose an
+alert: a SIGKILL after the changelog records reached the broker but before the alert did
+leaves state that says "seen", the replayed events are dropped as duplicates and the alert
+is never sent (found by reading the agent for bench/bench_faults.py's worker_sigkill).
+
 The rule for errors: a detector that raises is the engine's business (rolled back, the event
 dead-lettered with the traceback summary); a message that is not an event is dead-lettered
 here; a failure to send is retried until it succeeds (never acked and lost).
@@ -67,9 +75,9 @@ def register(
             started = time.perf_counter()
             engine = runtime.engines.get(ks)
             for partition, events in _by_partition(batch).items():
-                report = _process(runtime, engine, table, ks, partition, events) if engine else Report()
-                report.alerts = [_with_excerpts(_stamp_received(a, events), events) for a in report.alerts]
-                await _emit(runtime, ks, report, alerts_topic, dead_topic, topics, events[-1])
+                await handle_partition(
+                    runtime, engine, table, ks, partition, events, (alerts_topic, dead_topic, topics)
+                )
             runtime.metrics.batch_seconds.labels(key_space=ks).observe(time.perf_counter() - started)
             runtime.touch(name)
 
@@ -83,9 +91,27 @@ def _by_partition(batch: list[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def _process(runtime: Runtime, engine: Engine, table: Any, ks: KeySpace, partition: int, events: list[Any]) -> Report:
-    """One partition's share of a batch through the engine; dirty entries written once."""
+async def handle_partition(
+    runtime: Runtime,
+    engine: Engine | None,
+    table: Any,
+    ks: KeySpace,
+    partition: int,
+    events: list[Any],
+    outputs: tuple[Any, Any, Mapping[KeySpace, Any]],
+) -> None:
+    """One partition's share of a batch: engine, then outputs (acknowledged), then state (module doc)."""
     kv = TableKV(table, partition)
+    report = _process(runtime, engine, kv, ks, events) if engine else Report()
+    report.alerts = [_with_excerpts(_stamp_received(a, events), events) for a in report.alerts]
+    alerts_topic, dead_topic, topics = outputs
+    await _emit(runtime, ks, report, alerts_topic, dead_topic, topics, events[-1])
+    written = kv.flush(events[-1])
+    runtime.metrics.state_writes.labels(key_space=ks).inc(written)
+
+
+def _process(runtime: Runtime, engine: Engine, kv: TableKV, ks: KeySpace, events: list[Any]) -> Report:
+    """One partition's share of a batch through the engine; its writes stay in `kv` until flushed."""
     report = Report()
     for ev in events:
         value = ev.value
@@ -103,9 +129,7 @@ def _process(runtime: Runtime, engine: Engine, table: Any, ks: KeySpace, partiti
             report.failures.append(_not_an_event(value, exc))
             continue
         report.extend(engine.offer(kv, event, data=value))  # progress comes as marks, not per event
-    written = kv.flush(events[-1])
     metrics = runtime.metrics
-    metrics.state_writes.labels(key_space=ks).inc(written)
     metrics.late_events.labels(key_space=ks).inc(report.late)
     metrics.events_applied.labels(key_space=ks).inc(report.applied)
     metrics.duplicate_events.labels(key_space=ks).inc(report.duplicates)
@@ -143,9 +167,11 @@ async def _emit(
     topics: Mapping[KeySpace, Any],
     last: Any,
 ) -> None:
+    """Send the report's outputs and return once the broker acknowledged every one of them."""
     metrics = runtime.metrics
+    sent: list[Sent] = []
     for alert in report.alerts:
-        await _send(alerts_topic, alert.alert_id.encode(), alert.to_dict())
+        sent.append(await _send(alerts_topic, alert.alert_id.encode(), alert.to_dict()))
         metrics.alerts_emitted.labels(type=alert.type, level=alert.level).inc()
         metrics.events_out.labels(topic=alerts_topic.get_topic_name()).inc()
     for failure in report.failures:
@@ -158,22 +184,40 @@ async def _emit(
             received_at=received_at(m),
         )
         metrics.detector_failures.labels(detector=failure.detector).inc()
-        await send_dead_letter(runtime, dead_topic, stamped, "")
+        await send_dead_letter(runtime, dead_topic, stamped, "")  # awaited at the flush below
     for message in report.messages:
         target = topics.get(message.key_space)
         if target is not None:
             value = {"message": {"kind": message.kind, "key": message.key, "payload": dict(message.payload)}}
-            await _send(target, message.key.encode(), value)
+            sent.append(await _send(target, message.key.encode(), value))
+    for topic, key, value, fut in sent:
+        await _acked(topic, key, value, fut)
+    if report.failures:  # dead letters go through the shared helper, which does not keep the futures
+        await dead_topic.app.producer.flush()
 
 
-async def _send(topic: Any, key: bytes, value: Any) -> None:
+Sent = tuple[Any, bytes, Any, Any]
+"""A sent output: topic, key, value and the future of its broker acknowledgement."""
+
+
+async def _send(topic: Any, key: bytes, value: Any) -> Sent:
     """Send, retrying with capped backoff: a produce error must not ack-and-lose the batch."""
     delay = 0.2
     while True:
         try:
-            await topic.send(key=key, value=value)
-            return
+            return topic, key, value, await topic.send(key=key, value=value)
         except Exception:
             log.exception("send_failed", topic=topic.get_topic_name())
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+async def _acked(topic: Any, key: bytes, value: Any, fut: Any) -> None:
+    """Wait for the broker's acknowledgement of a send; re-send until one comes."""
+    while True:
+        try:
+            await fut
+            return
+        except Exception:
+            log.exception("send_unacknowledged", topic=topic.get_topic_name())
+            fut = (await _send(topic, key, value))[3]
