@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from warning.core import units
 from warning.core.routing import RoutingRules, decide, feed_entry
-from warning.desk.feed import check_filters, compact_line, feed_name, matches
+from warning.desk.feed import check_filters, compact_line, feed_name, matches, render_entry
 from warning.devtools.testing import T0, make_alert
 
 H = units.parse(
@@ -56,3 +58,16 @@ def test_feed_name_is_the_path_key_of_a_loaded_unit() -> None:
     assert feed_name("S03-C02", None) == "S03-C02"
     assert feed_name("all", H) == "all"
     assert feed_name("dept:rsj", H) == "dept:rsj"
+
+
+def test_full_panel_names_the_unit_beside_its_code_with_a_units_file() -> None:
+    from rich.console import Console
+
+    def text(h: units.Hierarchy | None, unit: str) -> str:
+        out = Console(width=160, record=True, file=io.StringIO())
+        out.print(render_entry(entry(unit=unit), h))
+        return out.export_text()
+
+    assert "一网格  G1" in text(H, "G1")
+    assert "S03-C01-G02" in text(None, "S03-C01-G02")  # default layout: the code, as before
+    assert "S03-C01-G02" in text(H, "S03-C01-G02")  # a unit the file does not know: the code alone

@@ -64,8 +64,8 @@ from warning.sinks.connect import AnyRedis, client_from_url
 LEVEL_STYLES = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold red"}
 
 
-def render_entry(fields: dict[str, str]) -> Panel:
-    """A feed entry as a Chinese panel coloured by level."""
+def render_entry(fields: dict[str, str], h: units.Hierarchy | None = None) -> Panel:
+    """A feed entry as a Chinese panel coloured by level; the unit's name beside its code with a units file."""
     alert: dict[str, Any] = json.loads(fields.get("alert", "{}"))
     level = fields.get("level", alert.get("level", "blue"))
     style = LEVEL_STYLES.get(level, "bold")
@@ -78,7 +78,9 @@ def render_entry(fields: dict[str, str]) -> Panel:
     info.add_column()
     atype = alert.get("type", fields.get("type", ""))
     info.add_row("类型", f"{ALERT_TYPE_LABELS.get(atype, atype)}  {category_label(alert.get('category', ''))}")
-    info.add_row("单位", fields.get("unit", alert.get("unit", "")))
+    unit = fields.get("unit", alert.get("unit", ""))
+    named = h is not None and units.is_unit(unit, h)
+    info.add_row("单位", f"{units.name_of(unit, h)}  {unit}" if named else unit)
     info.add_row("状态", STATE_LABELS.get(fields.get("state", ""), fields.get("state", "")))  # type: ignore[call-overload]  # str keys of a Literal dict
     info.add_row("次数", fields.get("count", "1"))
     info.add_row("证据", f"{len(alert.get('evidence', []))} 条事件")
@@ -279,7 +281,7 @@ def register(app: typer.Typer) -> None:
             if compact:
                 console.print(compact_line(fields, h), no_wrap=True, overflow="ellipsis", crop=True)
             else:
-                console.print(render_entry(fields))
+                console.print(render_entry(fields, h))
 
         async def run() -> int:
             client = (

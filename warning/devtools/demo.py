@@ -1,9 +1,16 @@
 """`make demo`: the whole flow on one machine, shown as it happens.
 
-Starts the worker as a child process, publishes the shipped sample records (valid and
-invalid) and a simulated district, and prints what reaches ``events``, ``dead-letters`` and
-the alert feeds. Ctrl-C (or the duration running out) stops every child it started, in order,
-so the next run starts clean.
+Starts the local stack unless it is up, the worker and the console as child processes, and
+publishes the shipped sample records (valid and invalid), showing what reaches ``events`` and
+``dead-letters``. Then a simulated district: its units file (codes and names) is written and
+handed to the demo's own processes, its history is published at full speed while a progress
+bar follows the engine working through it (the detectors' warm-up), and "today" streams at a
+human pace while the terminal follows the district feed. ``--duration`` counts from going
+live. Ctrl-C (or the duration running out) stops every child it started, in order, then the
+stack if the demo started it, and prints a one-screen summary with what to try next.
+Every port and directory comes from the settings (``WARNING_KAFKA_PORT``, ``WARNING_REDIS_PORT``,
+``WARNING_STACK_DIR``, ``WARNING_DATA_DIR``, ``WARNING_WEB_PORT``, ``WARNING_CONSOLE_PORT``), so
+a demo can run beside an existing Kafka and Redis.
 """
 
 from __future__ import annotations
@@ -17,19 +24,23 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.console import Console
 from rich.table import Table
 
 from warning.core.errors import ServiceUnavailable
-from warning.core.taxonomy import CHANNEL_LABELS, category_label
+from warning.core.taxonomy import ALERT_TYPE_LABELS, ALERT_TYPES, CHANNEL_LABELS, LEVEL_LABELS, LEVELS, category_label
 from warning.settings import Settings
 from warning.stream.publish import Publisher, read_records
 from warning.topics import INPUT_CHANNELS, Catalog, create_topics, end_offsets, load_catalog
+
+if TYPE_CHECKING:
+    from warning.simulate.district import District
 
 console = Console()
 
@@ -142,30 +153,157 @@ def show_ingest(records: list[tuple[str, bytes]], catalog: Catalog) -> None:
     console.print(dead)
 
 
+SAMPLES_TIMEOUT_S: Final = 30.0
 DEMO_OFFICER = "demo-district"
 DEMO_PASSWORD = "demo-only-password"  # noqa: S105 - printed for the demo user on a local machine
 
 
-def _provision_officer(settings: Settings) -> None:
-    """A district-scope duty officer for the demo's terminal feed and console login."""
+def _provision_officer(settings: Settings, group: str | None = None) -> None:
+    """A district-scope duty officer for the console and the terminal feed; with `group`, the feed's group.
+
+    The group is created as the cli user (from now, when the demo goes live) because an
+    officer's user may not create one (`warning.desk.feed.ensure_group`): without it the
+    terminal feed would exit at once.
+    """
     import asyncio
 
     import redis.asyncio as aioredis
 
     from warning.delivery import acl
+    from warning.desk.feed import ensure_group
 
     async def go() -> None:
         client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
         try:
-            await acl.add_user(client, "district", DEMO_OFFICER, DEMO_PASSWORD, prefix=settings.redis_prefix)
+            if group is None:
+                await acl.add_user(client, "district", DEMO_OFFICER, DEMO_PASSWORD, prefix=settings.redis_prefix)
+            else:
+                await ensure_group(client, f"{settings.redis_prefix}feed:all", group, from_now=True)
         finally:
             await client.aclose()
 
     asyncio.run(go())
 
 
+def demo_district(days: int, seed: int) -> District:
+    """The simulated district of one demo run: it ends yesterday, so every record lies in the past."""
+    from datetime import date, timedelta
+
+    from warning.simulate.district import District, SimConfig
+
+    start = date.today() - timedelta(days=days + 1)
+    return District(SimConfig(seed=seed, start=start, days=days, streets=9, grids=300, scale=0.3))
+
+
+SAMPLE_UNIT_NAMES: Final[dict[str, str]] = {"street": "样例街道", "community": "样例社区", "grid": "样例网格"}
+
+
+def demo_unit_rows(
+    geography: list[dict[str, str]], sample_locations: Iterable[Mapping[str, str]]
+) -> list[dict[str, str]]:
+    """The simulated district's units plus those of the shipped samples it lacks.
+
+    The samples are fixed files in the default layout (``S03-C02-G05``, ...) while the district
+    is drawn anew each run (a 9-street, 300-grid district lacks one of the samples' grids for
+    about 4 seeds in 10). With a units file in force a record in a unit the file does not know
+    is a dead letter, so without these rows the demo's valid samples would turn into dead letters.
+    """
+    rows = list(geography)
+    known = {r["code"] for r in rows}
+    for loc in sample_locations:
+        chain = (
+            (loc["street"], "", "street"),
+            (loc["community"], loc["street"], "community"),
+            (loc["grid_id"], loc["community"], "grid"),
+        )
+        for code, parent, level in chain:
+            if code not in known:
+                known.add(code)
+                rows.append(
+                    {"code": code, "name": f"{SAMPLE_UNIT_NAMES[level]} {code}", "parent": parent, "level": level}
+                )
+    return rows
+
+
+def sample_locations(settings: Settings, catalog: Catalog) -> list[dict[str, str]]:
+    """Locations of the events the shipped samples become (the valid ones, in the default layout)."""
+    from warning.core.ingest import Pseudonymiser
+    from warning.devtools.samples import derived_samples
+
+    events, _dead = derived_samples(catalog, Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()))
+    return [json.loads(e)["location"] for e in events]
+
+
+def load_demo_units(settings: Settings, catalog: Catalog, district: District) -> Path:
+    """Write and load the demo district's units file (names for the console and the feed).
+
+    It goes to ``<data_dir>/demo/units.csv``, handed to the demo's own processes as
+    ``WARNING_UNITS_FILE``, never to the units file in force (``<data_dir>/units.csv``): a
+    district's own geography must survive a demo, and the workers and tests run after it on
+    this machine must not find a simulated geography in force.
+    """
+    from warning.core import units
+    from warning.units_cli import write_units
+
+    path = settings.data_dir / "demo" / "units.csv"
+    rows = demo_unit_rows(district.geography.unit_rows(), sample_locations(settings, catalog))
+    write_units(path, units.parse(rows))  # validated (UnitsFileError names the row), then atomic
+    return path
+
+
+ENGINE_ROLES: Final = (*INPUT_CHANNELS, "events", "events_district", "events_case")
+
+
+def _engine_lag(settings: Settings, catalog: Catalog) -> tuple[int, int]:
+    """(input records the engine has committed, records still waiting on its topics).
+
+    A partition the engine has not committed yet counts whole: a fresh group is not caught up.
+    """
+    from kafka import KafkaConsumer
+
+    topics = [catalog.specs[r].name for r in ENGINE_ROLES]
+    ends = end_offsets(settings.kafka_bootstrap, topics)
+    # a consumer of the engine's group that never subscribes: it reads the group's commits, joins nothing
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.app_id)
+    try:
+        committed = {tp: consumer.committed(tp) or 0 for tp in ends}
+    finally:
+        consumer.close(autocommit=False)
+    inputs = {catalog.specs[r].name for r in INPUT_CHANNELS}
+    done = sum(max(0, committed.get(tp, 0)) for tp in ends if tp.topic in inputs)
+    waiting = sum(max(0, end - max(0, committed.get(tp, 0))) for tp, end in ends.items())
+    return done, waiting
+
+
+def _warm_up(settings: Settings, catalog: Catalog, stop: threading.Event, total: int, timeout_s: float) -> bool:
+    """Wait (progress bar) until the engine has worked through the history; False on timeout."""
+    from rich.progress import Progress
+
+    base, _ = _engine_lag(settings, catalog)
+    deadline = time.monotonic() + timeout_s
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("engine warm-up: history through the detectors", total=total)
+        while not stop.wait(2.0):
+            done, waiting = _engine_lag(settings, catalog)
+            progress.update(task, completed=min(total, done - base))
+            if waiting <= WARM_SLACK:
+                return True
+            if time.monotonic() > deadline:
+                return False
+    return False
+
+
+WARM_SLACK: Final = 20  # records still in flight when the engine counts as caught up (commits lag)
+WARM_TIMEOUT_S: Final = 300.0
+
+
 def _simulate(
-    settings: Settings, catalog: Catalog, days: int, live_rate: float, stop: threading.Event, seed: int
+    settings: Settings,
+    catalog: Catalog,
+    district: District,
+    live_rate: float,
+    stop: threading.Event,
+    live: threading.Event,
 ) -> None:
     """A district's history as a backlog at full speed (the engine warms up), then "today" paced.
 
@@ -174,17 +312,14 @@ def _simulate(
     once with a progress bar — the engine's reorder buffer turns the backlog into event-time
     order — and the last day follows at `live_rate` records/s, as the desks would see it live.
     """
-    from datetime import date, timedelta
-
     from rich.progress import Progress
 
-    from warning.simulate.district import District, SimConfig, arrivals
+    from warning.simulate.district import arrivals
 
-    start = date.today() - timedelta(days=days + 1)
-    config = SimConfig(seed=seed, start=start, days=days, streets=9, grids=300, scale=0.3)
-    live_from = int(datetime.combine(start + timedelta(days=days - 1), datetime.min.time()).timestamp())
+    days = district.config.days
+    live_from = int(datetime.combine(district.config.last, datetime.min.time()).timestamp())
     topics = {channel: catalog.specs[role].name for role, channel in INPUT_CHANNELS.items()}
-    rows = list(arrivals(District(config), seed))
+    rows = list(arrivals(district, district.config.seed))
     history = sum(1 for t, _ in rows if t < live_from)
     with Publisher(settings.kafka_bootstrap) as pub, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"history: {days - 1} days, {history:,} records", total=history)
@@ -192,54 +327,96 @@ def _simulate(
         for i, (t, rec) in enumerate(rows):
             if stop.is_set():
                 break
-            if t >= live_from:
-                t_live = t_live or time.monotonic()
-                if stop.wait(max(0.0, t_live + (i - history) / live_rate - time.monotonic())):
-                    break
-            pub.send(topics[rec.channel], rec.line.encode("utf-8"), key=rec.key.encode("ascii"))
-            if i < history:
-                progress.advance(task)
-            elif i == history:
+            if t >= live_from and t_live is None:
                 pub.flush()
-                console.print(f"[bold]simulator[/]: history published ({history:,} records); today streams live")
+                progress.remove_task(task)
+                console.print(f"[bold]simulator[/]: history published ({history:,} records)")
+                t_live = _go_live(settings, catalog, stop, live, history)
+            if t_live is not None and stop.wait(max(0.0, t_live + (i - history) / live_rate - time.monotonic())):
+                break
+            pub.send(topics[rec.channel], rec.line.encode("utf-8"), key=rec.key.encode("ascii"))
+            if t_live is None:
+                progress.advance(task)
         pub.flush()
         console.print(f"[bold]simulator[/]: published {pub.sent:,} records")
+        live.set()  # a district without a "today" still ends the warm-up
 
 
-def _summary(settings: Settings, catalog: Catalog, started: dict[str, int]) -> None:
-    """One screen at the end: what went in, what was kept aside, what the desks got."""
+def _go_live(settings: Settings, catalog: Catalog, stop: threading.Event, live: threading.Event, history: int) -> float:
+    """Let the engine catch up on the history, then mark the demo live; the time today starts."""
+    t0 = time.monotonic()
+    caught_up = _warm_up(settings, catalog, stop, history, timeout_s=WARM_TIMEOUT_S)
+    took = time.monotonic() - t0
+    if caught_up:
+        console.print(f"[bold]engine[/]: history worked through in {took:.0f} s; [bold]live[/]: today streams now")
+    elif not stop.is_set():
+        console.print(f"[bold]engine[/]: still behind after {took:.0f} s (a loaded machine); going live anyway")
+    live.set()
+    return time.monotonic()
+
+
+def count_alerts(alerts: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Alerts by type, then level; every type and level present, 0 included, so a missing kind shows."""
+    counts: dict[str, dict[str, int]] = {kind: {lv: 0 for lv in LEVELS} for kind in ALERT_TYPES}
+    for alert in alerts:
+        by_level = counts.setdefault(alert["type"], {lv: 0 for lv in LEVELS})
+        by_level[alert["level"]] = by_level.get(alert["level"], 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one demo run put in and got out (the end screen)."""
+
+    records: int
+    dead_letters: int
+    alerts: dict[str, dict[str, int]]
+
+
+def _collect(settings: Settings, catalog: Catalog, started: dict[str, int]) -> Summary:
+    """Input records and dead letters since the demo began (Kafka offsets), its alerts (the district feed)."""
     import redis
 
     now = end_offsets(settings.kafka_bootstrap, [catalog.specs[r].name for r in INPUT_CHANNELS])
     records = sum(now.values()) - sum(v for k, v in started.items() if k in now)
     dead_now = end_offsets(settings.kafka_bootstrap, [catalog.dead_letters.name])
     dead = sum(dead_now.values()) - sum(v for k, v in started.items() if k in dead_now)
-    by_type: dict[str, int] = {}
-    by_level: dict[str, int] = {}
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        first = started.get("feed", 0)
         entries: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]  # sync client
-            f"{settings.redis_prefix}feed:all", min=f"{first}-0"
+            f"{settings.redis_prefix}feed:all", min=f"{started.get('feed', 0)}-0"
         )
-        for _, fields in entries:
-            alert = json.loads(fields["alert"])
-            by_type[alert["type"]] = by_type.get(alert["type"], 0) + 1
-            by_level[alert["level"]] = by_level.get(alert["level"], 0) + 1
     finally:
         client.close()
-    table = Table("本次演示", "数量", title="demo summary")
-    table.add_row("input records / 输入记录", f"{records:,}")
-    table.add_row("dead letters / 死信", f"{dead:,}")
-    for kind, n in sorted(by_type.items()):
-        table.add_row(f"alerts {kind} / 预警", str(n))
-    for level, n in sorted(by_level.items()):
-        table.add_row(f"level {level} / 等级", str(n))
-    console.print(table)
-    console.print(
-        "next: `warning alerts list`, `warning feed --unit all` (an officer login), "
-        f"the console at http://127.0.0.1:{settings.console_port}/, `warning replay DIR` on an export"
-    )
+    return Summary(records, dead, count_alerts(json.loads(fields["alert"]) for _, fields in entries))
+
+
+def summary_table(summary: Summary) -> Table:
+    """The end screen's table: records in, dead letters, alerts by type (rows) and level (columns)."""
+    table = Table("本次演示 / this run", *(LEVEL_LABELS[lv][:2] for lv in LEVELS), "合计", title="demo summary")
+    table.add_row("input records / 输入记录", "", "", "", "", f"{summary.records:,}")
+    table.add_row("dead letters / 死信", "", "", "", "", f"{summary.dead_letters:,}")
+    for kind, by_level in summary.alerts.items():
+        label = ALERT_TYPE_LABELS.get(kind, kind)  # type: ignore[call-overload]  # a newer engine's type
+        cells = [str(by_level.get(lv, 0)) for lv in LEVELS]
+        table.add_row(f"{kind} / {label}", *cells, str(sum(by_level.values())))
+    return table
+
+
+def next_steps(settings: Settings, units_path: Path, stack_left_running: bool) -> list[str]:
+    """What to try after the demo, runnable as printed (the stack and the demo's units file included)."""
+    units_env = f"WARNING_UNITS_FILE={units_path}"
+    steps = [] if stack_left_running else ["make stack-up   (the demo's alerts are kept in Redis)"]
+    steps += [
+        "warning alerts list",
+        f"{units_env} warning feed --unit all --user {DEMO_OFFICER} --password {DEMO_PASSWORD} --compact",
+        f"{units_env} warning console   -> http://127.0.0.1:{settings.console_port}/ "
+        f"({DEMO_OFFICER} / {DEMO_PASSWORD}; 红色 then a street: its open red alerts)",
+        "warning simulate --days 90 --out data/sim && warning replay data/sim   (a district, offline)",
+    ]
+    if not stack_left_running:
+        steps.append("make stack-down when done")
+    return steps
 
 
 def run(settings: Settings, duration: float, days: int = 45, rate: float = 20.0) -> None:
@@ -248,24 +425,39 @@ def run(settings: Settings, duration: float, days: int = 45, rate: float = 20.0)
 
     was_up = all(s.healthy for s in stack_mod.status(settings).values())
     stack_mod.up(settings)
+    # a fresh stack generates the programs' Redis passwords only now: take the cli user's
+    settings = settings.model_copy(update={"redis_url": settings.redis_dsn("cli")})
+    units_path = settings.data_dir / "demo" / "units.csv"
     try:
-        _run(settings, duration, days, rate)
+        summary = _run(settings, duration, days, rate)
     finally:
+        where = f"Kafka {settings.kafka_bootstrap}, Redis port {settings.redis_port}"
         if was_up:
-            console.print("local Kafka and Redis were running before the demo: left running")
+            console.print(f"local Kafka and Redis were running before the demo ({where}): left running")
         else:
             stack_mod.down(settings)
-            console.print("local Kafka and Redis stopped (the demo started them)")
+            console.print(f"local Kafka and Redis stopped ({where}; the demo started them)")
+    console.print(summary_table(summary))
+    console.print("next:\n  " + "\n  ".join(next_steps(settings, units_path, stack_left_running=was_up)))
 
 
-def _run(settings: Settings, duration: float, days: int, rate: float) -> None:
+def _run(settings: Settings, duration: float, days: int, rate: float) -> Summary:
     catalog = load_catalog(settings.topics_dir)
     create_topics(settings.kafka_bootstrap, catalog)
+    # a new district each run: alerts are idempotent on their ids, so a replay of the same
+    # district would (correctly) add nothing new to the feed
+    seed = int(time.time()) % 100_000
+    district = demo_district(days, seed)
+    units_path = load_demo_units(settings, catalog, district)
+    settings = settings.model_copy(update={"units_file": units_path})
+    console.print(
+        f"units: {district.geography.name}, {len(district.geography.streets)} streets, "
+        f"{len(district.geography.grids)} grids, names and codes -> {units_path} (the demo's processes only)"
+    )
     _provision_officer(settings)
     state = settings.data_dir
     exe = str(Path(sys.executable).with_name("warning"))
-    env = {**os.environ}
-    stop_at = time.monotonic() + duration if duration > 0 else float("inf")
+    env = {**os.environ, "WARNING_UNITS_FILE": str(units_path)}
     watch = [catalog.events.name, catalog.dead_letters.name]
     stop = threading.Event()
     inputs = [catalog.specs[r].name for r in INPUT_CHANNELS]
@@ -283,32 +475,42 @@ def _run(settings: Settings, duration: float, days: int, rate: float) -> None:
         sent = publish_samples(settings, catalog)
         console.print(f"published {sent} sample records (valid and invalid) to the three input topics")
         seen = _read_from(
-            settings.kafka_bootstrap, start, timeout_s=120, expect=sent, keep=_is_sample(settings, catalog)
+            settings.kafka_bootstrap,
+            start,
+            timeout_s=SAMPLES_TIMEOUT_S,
+            expect=sent,
+            keep=_is_sample(settings, catalog),
         )
         show_ingest(seen, catalog)
         console.print(f"{len(seen)} of {sent} records accounted for in events + dead-letters")
 
-        # a new district each run: alerts are idempotent on their ids, so a replay of the same
-        # district would (correctly) add nothing new to the feed
-        seed = int(time.time()) % 100_000
         console.print(
             f"[bold]simulated district[/] (seed {seed}): {days - 1} days of history at full speed, "
             f"then today at {rate:.0f} records/s; live alerts of the district feed follow"
         )
-        feed_argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD]
-        feed_argv += ["--group", f"demo-{seed}", "--from-now"]  # this run's alerts, not the feed's history
-        feed = subprocess.Popen(feed_argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
-        stack.callback(terminate, feed)
-        sim = threading.Thread(target=_simulate, args=(settings, catalog, days, rate, stop, seed), daemon=True)
+        live = threading.Event()
+        sim = threading.Thread(target=_simulate, args=(settings, catalog, district, rate, stop, live), daemon=True)
         sim.start()
         stack.callback(sim.join, 30)
         stack.callback(stop.set)
         with contextlib.suppress(KeyboardInterrupt):
+            while not live.wait(0.5) and worker.poll() is None:
+                pass
+            if worker.poll() is None:
+                stack.callback(terminate, _start_feed(settings, exe, env, f"demo-{seed}"))
+            stop_at = time.monotonic() + duration if duration > 0 else float("inf")
             while time.monotonic() < stop_at and worker.poll() is None:
                 time.sleep(0.5)
         stop.set()
     console.print("demo stopped cleanly: worker, console, feed and simulator ended")
-    _summary(settings, catalog, started)
+    return _collect(settings, catalog, started)
+
+
+def _start_feed(settings: Settings, exe: str, env: dict[str, str], group: str) -> subprocess.Popen[bytes]:
+    """The district feed in the terminal, from the moment the demo goes live (today's alerts)."""
+    _provision_officer(settings, group)
+    argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD, "--group", group]
+    return subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
 
 
 def terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
