@@ -117,3 +117,21 @@ def test_doctests() -> None:
     result = doctest.testmod(calendar_mod)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "window"),
+    [
+        (date(2026, 1, 26), ("春节", -3)),  # the 2026 春节 period starts Sunday 02-15
+        (date(2026, 2, 14), ("春节", -1)),  # a 调休 Saturday (workday) before it
+        (date(2026, 2, 18), ("", 0)),  # inside the period
+        (date(2026, 2, 24), ("春节", 1)),  # the day after its last day off (02-23)
+        (date(2026, 3, 30), ("清明节", -1)),
+        (date(2026, 10, 9), ("国庆节", 1)),
+        (date(2026, 7, 15), ("", 0)),  # no holiday within three weeks
+        (date(2027, 1, 20), ("春节", -3)),  # 2027: the period starts 02-05, eleven days earlier
+    ],
+)
+def test_holiday_window_names_the_week_around_a_holiday_period(day: date, window: tuple[str, int]) -> None:
+    f = Calendar().features(day)
+    assert (f.holiday_window, f.holiday_week) == window

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import warning.core.detectors.pattern as pattern_mod
-from warning.core.calendar import Calendar
+from warning.core.calendar import Calendar, CalendarParams
 from warning.core.detectors.base import DetectorState
 from warning.core.detectors.pattern import PatternDetector, PatternParams, forecast
 from warning.core.events import Alert, Event, Location
@@ -123,7 +123,9 @@ def test_exceedance_alert_during_the_day() -> None:
     last = (start + timedelta(days=44)).isoformat()
     exceed = [a for a in alerts if a.details["kind"] == "exceedance" and a.details["target_date"] == last]
     assert exceed
-    assert exceed[-1].level == "red"
+    # orange or red: pattern@1.3 also learns the weeks after 清明 (2026-04-07..), which moves
+    # the forecast of this day a little off the plain weekday level
+    assert LEVELS.index(exceed[-1].level) >= LEVELS.index("orange")
     # other days may exceed too (the model is young), but not most of them
     assert len({a.details["target_date"] for a in alerts if a.details["kind"] == "exceedance"}) <= 4
     assert len({a.alert_id for a in exceed}) == 1
@@ -239,3 +241,47 @@ def test_interval_widens_with_the_horizon_and_the_next_month_persists_the_level(
     june_level = float(np.mean(counts[-28:]))
     assert np.mean(july) > 0.9 * june_level
     assert st["c"]["labour"]["dh"][1] > 0  # far forecasts were scored
+
+
+def test_second_year_warns_of_the_pre_spring_wave_learned_in_the_first() -> None:
+    # a wage wave in the three weeks before each Spring Festival (2026-02-17, 2027-02-06: eleven
+    # days apart in the solar calendar) and no calendar hint about it (pre_spring off): the
+    # holiday-window effects learned in 2026 must forecast the 2027 wave days before it starts
+    start = date(2026, 1, 1)
+    rng = np.random.default_rng(5)
+    counts = []
+    for i in range(400):
+        f = CAL.features(start + timedelta(days=i))
+        wave = f.holiday_window == "春节" and f.holiday_week < 0
+        counts.append(int(rng.poisson(8.0 * (2.5 if wave else 1.0))))
+    det = PatternDetector(PatternParams(calendar=CalendarParams(spring_festival_lead_days=0)))
+    _, alerts = replay(det, events_for(start, counts))
+    wave_2027 = [
+        d for d in (date(2027, 1, 1) + timedelta(days=i) for i in range(40)) if CAL.features(d).holiday_week < 0
+    ]
+    first_day = min(d for d in wave_2027 if CAL.features(d).holiday_window == "春节")
+    early = [
+        a
+        for a in alerts
+        if a.details["kind"] == "peak"
+        and a.created_at.date() <= first_day - timedelta(days=3)
+        and first_day.isoformat() <= a.details["target_date"] < "2027-02-06"
+    ]
+    assert early, "no peak alert 3+ days before the 2027 wave"
+
+
+def test_state_of_pattern_1_2_is_upgraded() -> None:
+    # a category saved by pattern@1.2 had 26 effects; the holiday windows are added as unseen
+    det = PatternDetector(PatternParams(min_history_days=7))
+    start = date(2026, 3, 2)
+    st, _ = replay(det, events_for(start, daily_series(3, start, 20)))
+    old = copy.deepcopy(st)
+    c = old["c"]["labour"]
+    n_new = len(pattern_mod.EFFECTS) - 26
+    c["e"] = c["e"][:26]
+    c["y"] = [*c["y"][:26], c["y"][-1]]
+    more = events_for(start + timedelta(days=20), daily_series(4, start + timedelta(days=20), 3))
+    st2, _ = replay(det, more, json.loads(json.dumps(old)))
+    assert len(st2["c"]["labour"]["e"]) == 26 + n_new == len(st2["c"]["labour"]["y"]) - 1
+    rows = forecast(st2, start + timedelta(days=23), 3, unit="S01")
+    assert all(r.forecast > 0 for r in rows)

@@ -27,6 +27,9 @@ from typing import Final
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _SWAP: Final = re.compile(r"由\s*(\d{4}-\d{2}-\d{2})\s*调休")
 _SPRING: Final = ("农历除夕", "春节")
+HOLIDAY_NAMES: Final[tuple[str, ...]] = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+"""The statutory holiday periods whose surrounding weeks get their own learned effects."""
+HOLIDAY_WINDOW_WEEKS: Final = 3
 
 
 def epoch_day(d: date) -> int:
@@ -130,6 +133,10 @@ class DayFeatures:
     fishing: bool
     campaign: bool
     campaign_name: str
+    # the nearest public-holiday period within `HOLIDAY_WINDOW_WEEKS` weeks: its name (one of
+    # `HOLIDAY_NAMES`) and the signed week, -3..-1 before its first day off, +1..+3 after its last
+    holiday_window: str = ""
+    holiday_week: int = 0
 
 
 class Calendar:
@@ -157,6 +164,8 @@ class Calendar:
         self._years: dict[int, tuple[dict[int, str], frozenset[int], frozenset[int]]] = {}
         self._extra: dict[int, str] = {}
         self._day_cache: dict[int, bool] = {}
+        self._runs_cache: dict[int, list[tuple[int, int, str]]] = {}
+        self._window_cache: dict[int, tuple[str, int]] = {}
         for s in self._p.extra_holidays:
             self._extra[epoch_day(date.fromisoformat(s))] = "节假日"
 
@@ -211,6 +220,69 @@ class Calendar:
         """True on public holidays (including 调休 days off)."""
         return bool(self._name(epoch_day(d)))
 
+    def _runs(self, year: int) -> list[tuple[int, int, str]]:
+        """(first, last day off, name) of each holiday period of `year`.
+
+        A period is the run of days off around a statutory holiday: its holidays and 调休 days
+        off plus the weekends joined to them (not a 调休 make-up workday), named after its
+        first holiday that is one of `HOLIDAY_NAMES` (除夕 counts as 春节).
+        """
+        cached = self._runs_cache.get(year)
+        if cached is not None:
+            return cached
+        names, swaps, _ = self._year(year)
+        out: list[tuple[int, int, str]] = []
+
+        def off(day: int) -> bool:
+            return bool(self._name(day)) or (weekday_of_day(day) >= 5 and day not in swaps)
+
+        for day in sorted(names):
+            if out and out[-1][0] <= day <= out[-1][1]:
+                continue
+            first, last = day, day
+            while off(first - 1) and first - 1 >= day - 3:
+                first -= 1
+            while off(last + 1):
+                last += 1
+            named = (self._name(d).split("（")[0] for d in range(first, last + 1))
+            base = next((n if n != "农历除夕" else "春节" for n in named if n in (*HOLIDAY_NAMES, "农历除夕")), "")
+            out.append((first, last, base))
+        self._runs_cache[year] = out
+        return out
+
+    def holiday_window(self, day: int) -> tuple[str, int]:
+        """(holiday name, signed week) of the nearest holiday period around `day`, or ("", 0).
+
+        Disputes gather in the weeks before a holiday (wage arrears before 春节, graves before
+        清明) and after it (family quarrels after a long break); those weeks are learned as
+        effects of their own, so the model needs no dates of the peaks, only the State
+        Council's holiday calendar. Days inside a period, or farther than
+        `HOLIDAY_WINDOW_WEEKS` weeks from any, have none.
+        """
+        hit = self._window_cache.get(day)
+        if hit is not None:
+            return hit
+        span = 7 * HOLIDAY_WINDOW_WEEKS
+        best: tuple[int, str, int] = (span + 1, "", 0)
+        try:
+            year = day_date(day).year
+            runs = [r for y in (year - 1, year, year + 1) if 1 <= y <= 9999 for r in self._runs(y)]
+        except (ValueError, OverflowError):
+            runs = []
+        for first, last, name in runs:
+            if first <= day <= last:
+                best = (0, "", 0)
+                break
+            if name and 0 < first - day < best[0]:
+                best = (first - day, name, -((first - day + 6) // 7))
+            if name and 0 < day - last < best[0]:
+                best = (day - last, name, (day - last + 6) // 7)
+        result = (best[1], best[2])
+        if len(self._window_cache) > 20_000:  # bounded: a few decades of days
+            self._window_cache.clear()
+        self._window_cache[day] = result
+        return result
+
     def _spring_eve(self, year: int) -> int | None:
         firsts = self._year(year)[2]
         return next(iter(firsts)) if firsts else None
@@ -234,6 +306,7 @@ class Calendar:
         if 1 <= d.year <= 9999:
             makeup = day in self._year(d.year)[1]
         campaign_name = next((c.name for c in p.campaigns if c.contains(d)), "")
+        window, week = self.holiday_window(day) if 1 <= d.year <= 9999 else ("", 0)
         return DayFeatures(
             day=d,
             weekday=d.weekday(),
@@ -247,6 +320,8 @@ class Calendar:
             fishing=any(s.contains(d) for s in p.fishing_seasons),
             campaign=bool(campaign_name),
             campaign_name=campaign_name,
+            holiday_window=window,
+            holiday_week=week,
         )
 
     def days(self, start: date, count: int) -> list[DayFeatures]:

@@ -62,7 +62,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 
-from warning.core.calendar import Calendar, CalendarParams, DayFeatures, day_date, epoch_day, local_hour_index
+from warning.core.calendar import (
+    HOLIDAY_NAMES,
+    HOLIDAY_WINDOW_WEEKS,
+    Calendar,
+    CalendarParams,
+    DayFeatures,
+    day_date,
+    epoch_day,
+    local_hour_index,
+)
 from warning.core.detectors.base import DetectorState, WholeStateDetector
 from warning.core.detectors.baselines import count_ppf, count_sf, level_for, surprise
 from warning.core.events import Alert, Event, Indicator, stable_id
@@ -70,6 +79,10 @@ from warning.core.ports import KeySpace
 from warning.core.taxonomy import CATEGORIES, LEVELS, category_label
 from warning.core.units import DISTRICT
 
+_WEEKS: Final[tuple[int, ...]] = (
+    *range(-HOLIDAY_WINDOW_WEEKS, 0),
+    *range(1, HOLIDAY_WINDOW_WEEKS + 1),
+)
 EFFECTS: Final[tuple[str, ...]] = (
     *(f"wd{i}" for i in range(7)),
     *(f"m{i}" for i in range(1, 13)),
@@ -80,15 +93,19 @@ EFFECTS: Final[tuple[str, ...]] = (
     "makeup",
     "fishing",
     "campaign",
+    # pattern@1.3: the weeks around each statutory holiday period, learned per holiday
+    *(f"{name}{week:+d}" for name in HOLIDAY_NAMES for week in _WEEKS),
 )
 _IDX: Final = {name: i for i, name in enumerate(EFFECTS)}
-_EVENT_EFFECTS: Final = frozenset(EFFECTS[19:])
+_FIRST_WINDOW: Final = _IDX[f"{HOLIDAY_NAMES[0]}{_WEEKS[0]:+d}"]
 _MAX_GAP_DAYS: Final = 31
 _MONTHS: Final[tuple[int, ...]] = tuple(range(7, 19))
 _GROUPS: Final[tuple[tuple[int, ...], ...]] = (
     tuple(range(7)),
     _MONTHS,
-    *((j,) for j in range(19, len(EFFECTS))),
+    *((j,) for j in range(19, _FIRST_WINDOW)),
+    # a day lies in at most one holiday window, so the windows update at once like the months
+    tuple(range(_FIRST_WINDOW, len(EFFECTS))),
 )
 
 
@@ -103,6 +120,7 @@ class PatternParams:
     level_half_life_days: float = 56.0
     effect_half_life_days: float = 365.0
     effect_prior: float = 5.0
+    window_prior: float = 20.0  # pattern@1.3; pseudo-events of each holiday-window effect
     dispersion_prior: float = 0.1
     dispersion_prior_weight: float = 20.0
     peak_ratio: float = 1.5
@@ -152,7 +170,18 @@ def _active(f: DayFeatures) -> list[int]:
     ):
         if on:
             idx.append(_IDX[name])
+    if f.holiday_window:
+        idx.append(_IDX[f"{f.holiday_window}{f.holiday_week:+d}"])
     return idx
+
+
+def _upgrade(c: dict[str, Any]) -> dict[str, Any]:
+    """A category state of an older version with the effects added since (neutral, unseen)."""
+    missing = len(EFFECTS) - len(c["e"])
+    if missing <= 0:
+        return c
+    ys = list(c["y"])
+    return dict(c, e=[*c["e"], *([1.0] * missing)], y=[*ys[:-1], *([0.0] * missing), ys[-1]])
 
 
 def _tags(f: DayFeatures) -> tuple[str, ...]:
@@ -327,9 +356,12 @@ class _Model:
                         prior = math.sqrt(old[group[i - 1]] * old[group[(i + 1) % len(group)]])
                         e[j] = _clamp((ys[j] + k * prior) / (sums[j] / max(old[j], _FLOOR) + k))
                     continue
+                # a holiday window is seen about once a year and shares its days with a month
+                # still being learned: more pseudo-events keep a quiet series' windows near 1
+                kj = self.p.window_prior if group[0] >= _FIRST_WINDOW else k
                 for j in group:
                     if sums[j] > 0.0 or ys[j] > 0.0:
-                        e[j] = _clamp((ys[j] + k) / (sums[j] / max(e[j], _FLOOR) + k))
+                        e[j] = _clamp((ys[j] + kj) / (sums[j] / max(e[j], _FLOOR) + kj))
             # b x month is all the data pins down; fix the split so that the exposure-weighted
             # geometric mean of the month effects is 1: b is then the level of an average month
             # and "normal" (b x weekday x level) does not depend on which month came first.
@@ -379,7 +411,7 @@ class PatternDetector(WholeStateDetector):
     True
     """
 
-    version = "1.2"
+    version = "1.3"
 
     def __init__(self, params: PatternParams | None = None) -> None:
         self.params = params
@@ -412,7 +444,7 @@ class PatternDetector(WholeStateDetector):
         if day > new["day"]:
             alerts.extend(self._rollover(new, cats, day, unit, now))
         cat = event.category
-        c = dict(cats.get(cat) or _new_cat())
+        c = _upgrade(dict(cats.get(cat) or _new_cat()))
         if day == new["day"]:
             c["cur"] = c["cur"] + 1
             ub = c["ub"]
@@ -457,7 +489,7 @@ class PatternDetector(WholeStateDetector):
         alerts: list[Alert] = []
         ahead = self._cal.days(day_date(day), self._p.horizon_days)
         for cat in sorted(cats):
-            c = cats[cat]
+            c = _upgrade(cats[cat])
             # was the day being closed a meaningful excess over its forecast? (`_persists`)
             hot = (
                 first in actives
@@ -651,7 +683,7 @@ def forecast(
     today = state.get("day")
     first_h = 1 if today is None else max(1, epoch_day(start_date) - int(today) + 1)
     for cat in sorted(state.get("c", {})):
-        c = state["c"][cat]
+        c = _upgrade(state["c"][cat])
         for i, f in enumerate(feats):
             mu = model.mu(c, _active(f))
             lo, hi = model.bounds(c, mu, first_h + i)
