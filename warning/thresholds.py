@@ -210,6 +210,9 @@ class DynamicSection(_Section):
     cusum_ratio: float = Field(default=2.0, gt=1)
     cusum_threshold: float = Field(default=6.0, gt=0)
     cusum_max_days: float = Field(default=28.0, gt=0)
+    cusum_min_rise: float = Field(default=1.0, ge=0)
+    cusum_street: bool = False
+    mark_min_count: int = Field(default=2, ge=1)
     headcount_threshold: int = Field(default=20, ge=2)
     keywords: dict[str, _Score] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     multichannel_minutes: int = Field(default=30, ge=1, le=1440)
@@ -254,6 +257,9 @@ class DynamicSection(_Section):
             cusum_ratio=self.cusum_ratio,
             cusum_threshold=self.cusum_threshold,
             cusum_max_days=self.cusum_max_days,
+            cusum_min_rise=self.cusum_min_rise,
+            cusum_street=self.cusum_street,
+            mark_min_count=self.mark_min_count,
             headcount_threshold=self.headcount_threshold,
             keywords=tuple(self.keywords.items()),
             multichannel_minutes=self.multichannel_minutes,
