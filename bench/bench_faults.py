@@ -232,10 +232,18 @@ def _rows(data: Path, ps: PrivateStack, engine: Engine) -> list[Row]:
     return rows
 
 
+def _grid_report(value: bytes) -> dict[str, Any] | None:
+    """The record when `value` is a simulated grid report (not a fuzzed one), else None."""
+    if not value.startswith(b'{"schema_version":1,"report_id":"WG'):
+        return None
+    rec: dict[str, Any] = json.loads(value)
+    return rec
+
+
 def _poison(rows: list[Row]) -> list[Row]:
     """One record of each kind from issue 13's hole 1, on the grid-reports topic."""
-    topic, raw, _ = next(r for r in rows if b'"report_id"' in r[1])
-    base = json.loads(raw)
+    topic, raw = next((t, v) for t, v, _ in rows if _grid_report(v))
+    base = _grid_report(raw) or {}
 
     def variant(n: int, **fields: Any) -> bytes:
         return json.dumps({**base, "report_id": f"POISON-{n}", **fields}, ensure_ascii=False).encode()
@@ -324,13 +332,17 @@ def _peak_rss(pid: int) -> float:
 
 
 def recovery(samples: list[Sample], t_fault: float, t_from: float, ends: dict[Any, int]) -> float | None:
-    """Seconds from `t_from` until every partition with work left at the fault committed past it."""
-    before = [s for s in samples if s.t <= t_fault]
-    if not before:
+    """Seconds from `t_from` until every partition with work left at the fault committed past it.
+
+    The offsets at the fault are those of the first sample taken after it: a sample from before
+    could miss the last commit (one a second) and count that old commit as recovery.
+    """
+    after = [s for s in samples if s.t > t_fault]
+    if not after:
         return None
-    base = before[-1].committed
+    base = after[0].committed
     todo = {tp for tp, off in base.items() if ends.get(tp, off) > off}
-    for s in samples:
+    for s in after:
         if s.t >= t_from and all(s.committed.get(tp, -1) > base[tp] for tp in todo):
             return round(max(0.0, s.t - t_from), 2)
     return None
@@ -438,11 +450,28 @@ def _publish(ps: PrivateStack, rows: list[Row], rate: float, extra: list[Row], s
         started.set()
         for i, (topic, value, ts) in enumerate(rows):
             time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            pub.send(topic, value, timestamp_ms=ts)
+            _send(pub, topic, value, ts)
             if i == len(rows) // 3:
                 for t, v, ts2 in extra:
-                    pub.send(t, v, timestamp_ms=ts2)
-        pub.flush(timeout_s=180)
+                    _send(pub, t, v, ts2)
+        pub.flush(timeout_s=300)
+
+
+def _send(pub: Publisher, topic: str, value: bytes, ts: int | None) -> None:
+    """Send, retrying while the broker is down (a producer gives up on metadata after 60 s).
+
+    A retried batch may reach the broker twice: the same record twice is the same event id,
+    which the engine dedupes, so accounting counts distinct events.
+    """
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            pub.send(topic, value, timestamp_ms=ts)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def _log_counts(engines: list[Engine]) -> dict[str, int]:
@@ -544,6 +573,7 @@ def main() -> None:
     parser.add_argument("--fuzz", type=int, default=10_000, help="fuzzed records in the fuzz scenario")
     parser.add_argument("--outage-seconds", type=float, default=30, help="broker/Redis outage length")
     parser.add_argument("--jobs", type=int, default=1, help="scenarios at once (each has its own stack)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "faults.json", help="results file")
     args = parser.parse_args()
     specs = scenarios(args.soak_seconds, args.fuzz, args.outage_seconds)
     root = Path(tempfile.mkdtemp(prefix="bench-faults-"))
@@ -568,8 +598,8 @@ def main() -> None:
         "jobs": args.jobs,
         "wall_s": round(time.monotonic() - t0, 1),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "faults.json").write_text(json.dumps(out, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out))
 
 

@@ -33,6 +33,7 @@ SPECS["poison_and_fuzz"] = replace(SPECS["fuzz"], sim=bench_faults.SMALL, rate=3
 NAMES = ["worker_sigkill", "broker_sigkill", "poison_and_fuzz"]
 
 
+@pytest.mark.timeout(900)  # a scenario is ~1 min on an idle machine, several on a loaded one
 @pytest.mark.parametrize("name", NAMES)
 def test_fault_loses_nothing_and_duplicates_nothing(stack: Settings, tmp_path: Path, name: str) -> None:
     r = bench_faults.run_fresh(name, SPECS[name], tmp_path)
