@@ -26,7 +26,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -154,6 +154,7 @@ def show_ingest(records: list[tuple[str, bytes]], catalog: Catalog) -> None:
 
 
 SAMPLES_TIMEOUT_S: Final = 30.0
+LIVE_DAYS: Final = 3  # the district's last days stream live: at 20 records/s about 80 s of alerts
 DEMO_OFFICER = "demo-district"
 DEMO_PASSWORD = "demo-only-password"  # noqa: S105 - printed for the demo user on a local machine
 
@@ -255,9 +256,11 @@ ENGINE_ROLES: Final = (*INPUT_CHANNELS, "events", "events_district", "events_cas
 
 
 def _engine_lag(settings: Settings, catalog: Catalog) -> tuple[int, int]:
-    """(input records the engine has committed, records still waiting on its topics).
+    """(events the detectors have committed, records still waiting on the engine's topics).
 
-    A partition the engine has not committed yet counts whole: a fresh group is not caught up.
+    Every event passes the ``events`` topic (the street key space), so its commits count the
+    records through the detectors. A partition not committed yet counts whole: a fresh group
+    is not caught up.
     """
     from kafka import KafkaConsumer
 
@@ -269,27 +272,28 @@ def _engine_lag(settings: Settings, catalog: Catalog) -> tuple[int, int]:
         committed = {tp: consumer.committed(tp) or 0 for tp in ends}
     finally:
         consumer.close(autocommit=False)
-    inputs = {catalog.specs[r].name for r in INPUT_CHANNELS}
-    done = sum(max(0, committed.get(tp, 0)) for tp in ends if tp.topic in inputs)
-    waiting = sum(max(0, end - max(0, committed.get(tp, 0))) for tp, end in ends.items())
+    done = sum(max(0, committed[tp]) for tp in ends if tp.topic == catalog.events.name)
+    waiting = sum(max(0, end - max(0, committed[tp])) for tp, end in ends.items())
     return done, waiting
 
 
-def _warm_up(settings: Settings, catalog: Catalog, stop: threading.Event, total: int, timeout_s: float) -> bool:
-    """Wait (progress bar) until the engine has worked through the history; False on timeout."""
-    from rich.progress import Progress
+def _warm_up(settings: Settings, catalog: Catalog, stop: threading.Event, base: int, total: int) -> bool:
+    """Wait until the engine has worked through the history, a status line every 15 s; False on timeout.
 
-    base, _ = _engine_lag(settings, catalog)
-    deadline = time.monotonic() + timeout_s
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("engine warm-up: history through the detectors", total=total)
-        while not stop.wait(2.0):
-            done, waiting = _engine_lag(settings, catalog)
-            progress.update(task, completed=min(total, done - base))
-            if waiting <= WARM_SLACK:
-                return True
-            if time.monotonic() > deadline:
-                return False
+    Plain lines, not a progress bar: the feed's alerts print to the same terminal meanwhile.
+    """
+    deadline = time.monotonic() + WARM_TIMEOUT_S
+    next_line = time.monotonic() + 15
+    while not stop.wait(2.0):
+        done, waiting = _engine_lag(settings, catalog)
+        if waiting <= WARM_SLACK:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        if time.monotonic() >= next_line:
+            next_line += 15
+            share = min(1.0, max(0, done - base) / max(1, total))
+            console.print(f"[dim]engine warm-up: {share:.0%} of the history through the detectors[/]")
     return False
 
 
@@ -307,22 +311,25 @@ def _simulate(
 ) -> None:
     """A district's history as a backlog at full speed (the engine warms up), then "today" paced.
 
-    The district ends yesterday, so every record lies in the past (a record dated after now is
-    dead-lettered, exactly as in production). Everything before its last day is published at
-    once with a progress bar — the engine's reorder buffer turns the backlog into event-time
-    order — and the last day follows at `live_rate` records/s, as the desks would see it live.
+    The district ends before today, so every record lies in the past (a record dated after now
+    is dead-lettered, exactly as in production). Everything before its last `LIVE_DAYS` days is
+    published at once with a progress bar — the engine's reorder buffer turns the backlog into
+    event-time order — and once the engine has worked through it the last days follow at
+    `live_rate` records/s (a simulated day in about half a minute), as the desks would see them.
     """
     from rich.progress import Progress
 
     from warning.simulate.district import arrivals
 
-    days = district.config.days
-    live_from = int(datetime.combine(district.config.last, datetime.min.time()).timestamp())
+    days = district.config.days - LIVE_DAYS
+    first_live = district.config.last - timedelta(days=LIVE_DAYS - 1)
+    live_from = int(datetime.combine(first_live, datetime.min.time()).timestamp())
     topics = {channel: catalog.specs[role].name for role, channel in INPUT_CHANNELS.items()}
     rows = list(arrivals(district, district.config.seed))
+    base, _ = _engine_lag(settings, catalog)
     history = sum(1 for t, _ in rows if t < live_from)
     with Publisher(settings.kafka_bootstrap) as pub, Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"history: {days - 1} days, {history:,} records", total=history)
+        task = progress.add_task(f"history: {days} days, {history:,} records", total=history)
         t_live = None
         for i, (t, rec) in enumerate(rows):
             if stop.is_set():
@@ -331,7 +338,7 @@ def _simulate(
                 pub.flush()
                 progress.remove_task(task)
                 console.print(f"[bold]simulator[/]: history published ({history:,} records)")
-                t_live = _go_live(settings, catalog, stop, live, history)
+                t_live = _go_live(settings, catalog, stop, live, base, history)
             if t_live is not None and stop.wait(max(0.0, t_live + (i - history) / live_rate - time.monotonic())):
                 break
             pub.send(topics[rec.channel], rec.line.encode("utf-8"), key=rec.key.encode("ascii"))
@@ -342,10 +349,12 @@ def _simulate(
         live.set()  # a district without a "today" still ends the warm-up
 
 
-def _go_live(settings: Settings, catalog: Catalog, stop: threading.Event, live: threading.Event, history: int) -> float:
+def _go_live(
+    settings: Settings, catalog: Catalog, stop: threading.Event, live: threading.Event, base: int, history: int
+) -> float:
     """Let the engine catch up on the history, then mark the demo live; the time today starts."""
     t0 = time.monotonic()
-    caught_up = _warm_up(settings, catalog, stop, history, timeout_s=WARM_TIMEOUT_S)
+    caught_up = _warm_up(settings, catalog, stop, base, history)
     took = time.monotonic() - t0
     if caught_up:
         console.print(f"[bold]engine[/]: history worked through in {took:.0f} s; [bold]live[/]: today streams now")
@@ -485,19 +494,23 @@ def _run(settings: Settings, duration: float, days: int, rate: float) -> Summary
         console.print(f"{len(seen)} of {sent} records accounted for in events + dead-letters")
 
         console.print(
-            f"[bold]simulated district[/] (seed {seed}): {days - 1} days of history at full speed, "
-            f"then today at {rate:.0f} records/s; live alerts of the district feed follow"
+            f"[bold]simulated district[/] (seed {seed}): {days - LIVE_DAYS} days of history at full speed, "
+            f"then the last {LIVE_DAYS} days live at {rate:.0f} records/s. The district feed follows: "
+            "one line per alert while the engine warms up, the full alert once live"
         )
+        group = f"demo-{seed}"
+        warm_feed = stack.enter_context(_feed(settings, exe, env, group, compact=True))
         live = threading.Event()
         sim = threading.Thread(target=_simulate, args=(settings, catalog, district, rate, stop, live), daemon=True)
         sim.start()
         stack.callback(sim.join, 30)
         stack.callback(stop.set)
         with contextlib.suppress(KeyboardInterrupt):
-            while not live.wait(0.5) and worker.poll() is None:
+            while not live.wait(0.5) and worker.poll() is None and sim.is_alive():
                 pass
+            terminate(warm_feed)  # same group and consumer: the full feed goes on where it stopped
             if worker.poll() is None:
-                stack.callback(terminate, _start_feed(settings, exe, env, f"demo-{seed}"))
+                stack.enter_context(_feed(settings, exe, env, group, compact=False))
             stop_at = time.monotonic() + duration if duration > 0 else float("inf")
             while time.monotonic() < stop_at and worker.poll() is None:
                 time.sleep(0.5)
@@ -506,11 +519,18 @@ def _run(settings: Settings, duration: float, days: int, rate: float) -> Summary
     return _collect(settings, catalog, started)
 
 
-def _start_feed(settings: Settings, exe: str, env: dict[str, str], group: str) -> subprocess.Popen[bytes]:
-    """The district feed in the terminal, from the moment the demo goes live (today's alerts)."""
+@contextlib.contextmanager
+def _feed(
+    settings: Settings, exe: str, env: dict[str, str], group: str, compact: bool
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The district feed in the terminal (this run's alerts: the group starts from now), stopped on exit."""
     _provision_officer(settings, group)
     argv = [exe, "feed", "--unit", "all", "--user", DEMO_OFFICER, "--password", DEMO_PASSWORD, "--group", group]
-    return subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 - our own CLI
+    proc = subprocess.Popen([*argv, "--compact"] if compact else argv, env=env, start_new_session=True)  # noqa: S603
+    try:
+        yield proc
+    finally:
+        terminate(proc)
 
 
 def terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
