@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import doctest
 import json
 from datetime import date, datetime, timedelta, timezone
@@ -90,7 +91,7 @@ def test_peak_alert_before_spring_festival() -> None:
     # a year of history with a pre-Spring-Festival labour peak, then the run-up to the next one
     start = date(2024, 12, 1)
     counts = daily_series(5, start, 430)  # to 2026-02-03; CNY eve 2026 is 02-16
-    _, alerts = replay(PatternDetector(), events_for(start, counts))
+    _, alerts = replay(PatternDetector(PatternParams(peak_scopes="both")), events_for(start, counts))
     peaks = [a for a in alerts if a.details["kind"] == "peak" and a.details["target_date"] >= "2026-02-06"]
     assert peaks
     a = peaks[-1]
@@ -138,7 +139,7 @@ def _peak_alerts(params: PatternParams) -> list[Alert]:
     # a year with a pre-Spring-Festival labour peak, replayed through the run-up to the next
     start = date(2024, 12, 1)
     counts = daily_series(5, start, 445)  # to 2026-02-18; CNY eve 2026 is 02-16
-    _, alerts = replay(PatternDetector(params), events_for(start, counts))
+    _, alerts = replay(PatternDetector(dataclasses.replace(params, peak_scopes="both")), events_for(start, counts))
     return [a for a in alerts if a.details["kind"] == "peak" and a.details["target_date"] >= "2026-01-20"]
 
 
@@ -254,7 +255,7 @@ def test_second_year_warns_of_the_pre_spring_wave_learned_in_the_first() -> None
         f = CAL.features(start + timedelta(days=i))
         wave = f.holiday_window == "春节" and f.holiday_week < 0
         counts.append(int(rng.poisson(8.0 * (2.5 if wave else 1.0))))
-    det = PatternDetector(PatternParams(calendar=CalendarParams(spring_festival_lead_days=0)))
+    det = PatternDetector(PatternParams(peak_scopes="both", calendar=CalendarParams(spring_festival_lead_days=0)))
     _, alerts = replay(det, events_for(start, counts))
     wave_2027 = [
         d for d in (date(2027, 1, 1) + timedelta(days=i) for i in range(40)) if CAL.features(d).holiday_week < 0
@@ -285,3 +286,18 @@ def test_state_of_pattern_1_2_is_upgraded() -> None:
     assert len(st2["c"]["labour"]["e"]) == 26 + n_new == len(st2["c"]["labour"]["y"]) - 1
     rows = forecast(st2, start + timedelta(days=23), 3, unit="S01")
     assert all(r.forecast > 0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("scope", "peak_scopes", "peaks"),
+    [("street", "district", False), ("district", "district", True), ("street", "both", True)],
+)
+def test_peak_scopes_leave_district_wide_waves_to_the_district_instance(
+    scope: str, peak_scopes: str, peaks: bool
+) -> None:
+    # one wave seen by a street and by the district: with peak_scopes="district" only the
+    # district instance forecasts it (a street copy was a duplicate alert of the same peak)
+    start = date(2024, 12, 1)
+    params = PatternParams(scope=scope, peak_scopes=peak_scopes)  # type: ignore[arg-type]
+    _, alerts = replay(PatternDetector(params), events_for(start, daily_series(5, start, 430)))
+    assert bool([a for a in alerts if a.details["kind"] == "peak"]) is peaks

@@ -121,6 +121,11 @@ class PatternParams:
     effect_half_life_days: float = 365.0
     effect_prior: float = 5.0
     window_prior: float = 20.0  # pattern@1.3; pseudo-events of each holiday-window effect
+    # pattern@1.3: which instances raise forecast-peak alerts. A district-wide wave shows in
+    # every street, so street instances forecasting it too sent one alert per street for one
+    # peak (all but the first duplicates); "district" leaves peaks to the district instance and
+    # exceedances to both. "both" is the pattern@1.2 behaviour.
+    peak_scopes: Literal["district", "both"] = "both"
     dispersion_prior: float = 0.1
     dispersion_prior_weight: float = 20.0
     peak_ratio: float = 1.5
@@ -421,6 +426,7 @@ class PatternDetector(WholeStateDetector):
         self.key_space: KeySpace = "street" if p.scope == "street" else "district"
         self._cal = Calendar(p.calendar)
         self._model = _Model(p)
+        self._peaks = p.peak_scopes == "both" or p.scope == "district"
 
     def init_state(self) -> DetectorState:
         """Empty state of a key."""
@@ -514,7 +520,7 @@ class PatternDetector(WholeStateDetector):
             if c["n"] >= self._p.min_history_days:
                 mu_today = self._model.mu(c, _active(ahead[0]))
                 c["ub"] = self._model.bounds(c, mu_today)[1]
-                a = self._peak_alert(c, cat, unit, ahead, now)
+                a = self._peak_alert(c, cat, unit, ahead, now) if self._peaks else None
                 if a is not None:
                     alerts.append(a)
             cats[cat] = c
