@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -95,3 +97,61 @@ def test_a_mapped_column_missing_from_the_csv(tmp_path: Path) -> None:
     code, output, _ = run(tmp_path, "a,b\n1,2\n", '[columns]\nname = "姓名"\n')
     assert code == 2
     assert "not in the CSV header" in output
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "map_text"),
+    [
+        ("tel", ["13900001111", "139-0000-1111", "13800002222"], '[columns]\nphone = "tel"\n'),
+        (
+            "sfz",
+            ["330302194405289687", "330302-19440528-9687", "330381198001010013"],
+            '[columns]\nid_number = "sfz"\n',
+        ),
+    ],
+)
+def test_any_single_column_is_enough(tmp_path: Path, header: str, rows: list[str], map_text: str) -> None:
+    # (a name alone is mapped too, but links nobody: same-name strangers are too common)
+    code, output, clusters = run(tmp_path, header + "\n" + "\n".join(rows) + "\n", map_text)
+    assert code == 0, output
+    assert clusters["2"] == clusters["3"] != clusters["4"]
+    assert "linked 3 records into 2 clusters (largest 2)" in output
+
+
+def test_birth_date_formats_and_gender_link_and_separate(tmp_path: Path) -> None:
+    text = "姓名,出生,性别\n王建国,1978-07-14,男\n王建国,19780714,男\n王建国,1978年7月14日,\n王建国,1983-02-01,男\n"
+    code, output, clusters = run(tmp_path, text, '[columns]\nname = "姓名"\nbirth_date = "出生"\ngender = "性别"\n')
+    assert code == 0, output
+    assert clusters["2"] == clusters["3"] == clusters["4"] != clusters["5"]  # same name, other birth date
+
+
+def test_address_columns_are_joined_in_order() -> None:
+    from io import StringIO
+
+    from warning.analysis.link import read_records
+    from warning.core.tokens import Tokeniser
+
+    tok = Tokeniser(b"0123456789abcdef-test")
+    cmap = ColumnMap.parse('[columns]\nname = "n"\naddress = ["street", "house"]\n')
+    records, problems = read_records(StringIO("n,house,street\n李娜,5号,人民路\n"), cmap, tok)
+    assert problems == []
+    assert set(tok.address("人民路 5号")) <= set(records[0][1])
+
+
+def test_progress_bar_sees_every_record(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from warning.analysis.link import _progress_bar, link_file
+    from warning.core.detectors.relational.resolve import ResolverParams
+    from warning.core.tokens import Tokeniser
+
+    seen: list[int] = []
+
+    def progress(items: Iterable[Any], total: int) -> Iterable[Any]:
+        seen.append(total)
+        return _progress_bar(items, total)
+
+    text = "n,p\n" + "".join(f"张{i},1390000{i:04d}\n" for i in range(30))
+    cmap = ColumnMap.parse('[columns]\nname = "n"\nphone = "p"\n')
+    result = link_file(StringIO(text), cmap, Tokeniser(b"0123456789abcdef-test"), ResolverParams(), None, progress)
+    assert seen == [30] and len(result.clusters) == 30

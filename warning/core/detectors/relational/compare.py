@@ -14,14 +14,14 @@ Fellegi-Sunter model assumes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from rapidfuzz.distance import Levenshtein
 
 from warning.core.tokens import dice, overlap
 
-Profile = Mapping[str, Sequence[str]]
+Profile = Mapping[str, Collection[str]]  # lists (entity summaries) or frozensets (a mention)
 Vector = tuple[int, ...]
 MISSING: Final = -1
 
@@ -44,10 +44,13 @@ ADDR_NEAR: Final = 0.5
 
 def _shares(a: Profile, b: Profile, kind: str) -> bool:
     va, vb = a.get(kind), b.get(kind)
-    return bool(va and vb and not set(va).isdisjoint(vb))
+    if not va or not vb:
+        return False
+    # the resolver passes a mention's values as frozensets: no set is built per test then
+    return not (va if isinstance(va, frozenset) else set(va)).isdisjoint(vb)
 
 
-def _best_dice(a: Sequence[str], b: Sequence[str]) -> float:
+def _best_dice(a: Collection[str], b: Collection[str]) -> float:
     return max((dice(int(x, 16), int(y, 16)) for x in a for y in b), default=0.0)
 
 
@@ -70,7 +73,7 @@ def _phone(a: Profile, b: Profile) -> int:
     return 4
 
 
-def _sequence_edit(a: Sequence[str], b: Sequence[str]) -> tuple[bool, bool]:
+def _sequence_edit(a: Collection[str], b: Collection[str]) -> tuple[bool, bool]:
     """(one syllable dropped, one syllable substituted) between any two syllable sequences."""
     dropped = substituted = False
     for x in a:
@@ -112,7 +115,7 @@ def _plain(a: Profile, b: Profile, kind: str) -> int:
     return 0 if _shares(a, b, kind) else 1
 
 
-def _best_overlap(a: Sequence[str], b: Sequence[str]) -> float:
+def _best_overlap(a: Collection[str], b: Collection[str]) -> float:
     return max((overlap(int(x, 16), int(y, 16)) for x in a for y in b), default=0.0)
 
 

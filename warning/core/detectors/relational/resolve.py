@@ -29,10 +29,10 @@ State entries (all JSON): ``meta`` ``{"next": n}``; ``tok:<key>`` a list of enti
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from warning.core.detectors.relational.compare import Profile, Vector, compare, reasons
 from warning.core.detectors.relational.fs import MatchWeights
@@ -45,6 +45,9 @@ KEPT: Final[dict[str, int]] = {
     "id": 3, "idd": 105, "idok": 2, "dob": 3, "sx": 2, "ph": 4, "pm": 4, "p4": 4, "pd": 84,
     "nf": 4, "np": 4, "nd": 12, "ns": 2, "nq": 4, "clk": 3, "ad": 3, "an": 3, "hon": 1, "iv": 2,
 }  # fmt: skip
+
+
+_V = TypeVar("_V", bound=Collection[str])
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,44 +124,55 @@ class Resolver:
 
     def resolve(self, store: StateStore, tokens: Sequence[str]) -> Resolution | None:
         """Link one mention; None when it carries nothing to link on."""
-        prepared, keys = self._prepared(tuple(tokens))
+        prepared, sets, keys = self._prepared(tuple(tokens))
         profile: Profile = prepared
         if not usable(profile):
             return None
-        candidates, capped = self._candidates(store, keys)
+        roots: dict[str, str] = {}  # find() of this call, so each pointer chain is walked once
+        entries: dict[str, Any] = {}
+        candidates, capped = self._candidates(store, keys, roots, entries)
         if capped:
-            profile = _without_hubs(profile, capped)
-        scored = self._score(store, profile, candidates)
+            profile, sets = _without_hubs(profile, capped), _without_hubs(sets, capped)
+        scored = self._score(store, sets, candidates)
         threshold = self.params.match_probability
         mine = valid_ids(profile)
-        matches = [s for s in scored if s[0] >= threshold and not _conflict(mine, profile, s[3]["k"])]
+        matches = [s for s in scored if s[0] >= threshold and not _conflict(mine, sets, s[3]["k"])]
         if not matches:
             target = self._new_entity(store)
             summary: dict[str, Any] = {"k": {}, "n": 0}
             result = Resolution(target, True)
         else:
             prob, target, vec, summary = matches[0]
-            result = Resolution(target, False, prob, tuple(reasons(vec, profile, summary["k"])))
             merged = []
             for _, other, _, other_summary in matches[1:]:
                 if self._mergeable(summary, other_summary):
                     summary = _absorb(summary, other_summary["k"], other_summary["n"])
                     store.put(f"ent:{other}", {"to": target})
                     merged.append(other)
-            result = Resolution(target, False, prob, result.reasons, tuple(merged))
+            for e, r in roots.items():
+                if r in merged:
+                    roots[e] = target
+            result = Resolution(target, False, prob, tuple(reasons(vec, sets, summary["k"])), tuple(merged))
         store.put(f"ent:{target}", _absorb(summary, {**profile, "iv": mine} if mine else profile, 1))
-        self._index(store, keys, target)
+        self._index(store, keys, target, roots, entries)
         return result
 
-    def _candidates(self, store: StateStore, keys: Sequence[str]) -> tuple[list[str], set[str]]:
+    def _root(self, store: StateStore, eid: str, roots: dict[str, str]) -> str:
+        root = roots.get(eid)
+        if root is None:
+            root = roots[eid] = self.find(store, eid)
+        return root
+
+    def _candidates(
+        self, store: StateStore, keys: Sequence[str], roots: dict[str, str], entries: dict[str, Any]
+    ) -> tuple[list[str], set[str]]:
         """The entities sharing the most keys, and the mention's capped (hub) keys."""
         hits: Counter[str] = Counter()
         capped = set()
         for key in keys:
-            entry = store.get(f"tok:{key}")
+            entry = entries[key] = store.get(f"tok:{key}")
             if isinstance(entry, list):
-                for eid in {self.find(store, e) for e in entry}:
-                    hits[eid] += 1
+                hits.update({self._root(store, e, roots) for e in entry})
             elif entry is not None:
                 capped.add(key)
         return [e for e, _ in hits.most_common(self.params.max_candidates)], capped
@@ -185,25 +199,28 @@ class Resolver:
         store.put("meta", {**meta, "next": n + 1})
         return f"E{n}"
 
-    def _index(self, store: StateStore, keys: Sequence[str], target: str) -> None:
+    def _index(
+        self, store: StateStore, keys: Sequence[str], target: str, roots: dict[str, str], entries: Mapping[str, Any]
+    ) -> None:
+        """Add `target` to each key's entry (the entries `_candidates` read, roots re-used)."""
         cap = self.params.block_cap
         for key in keys:
-            entry = store.get(f"tok:{key}")
+            entry = entries[key]
             if isinstance(entry, dict):
                 continue  # capped: a hub, no longer a blocking key (its count stays as it was)
             if not entry:  # a key seen for the first time (most of them): nothing to re-root
-                store.put(f"tok:{key}", [target] if cap >= 1 else {"cap": 1})
+                store.put(f"tok:{key}", [target])
                 continue
-            ids = list(dict.fromkeys(self.find(store, e) for e in entry))
+            ids = list(dict.fromkeys(self._root(store, e, roots) for e in entry))
             if target in ids:
-                if len(ids) != len(entry or ()):
+                if len(ids) != len(entry):
                     store.put(f"tok:{key}", ids)
                 continue
             ids.append(target)
             store.put(f"tok:{key}", ids if len(ids) <= cap else {"cap": len(ids)})
 
 
-def _without_hubs(profile: Profile, capped: set[str]) -> Profile:
+def _without_hubs(profile: Mapping[str, _V], capped: set[str]) -> dict[str, _V]:
     """The profile without a phone that more than ``block_cap`` people have given.
 
     A front desk's or a hotline's number is no evidence that two callers are one person (the
@@ -215,11 +232,11 @@ def _without_hubs(profile: Profile, capped: set[str]) -> Profile:
     elif any(f"pm:{v}" in capped for v in profile.get("pm", ())):
         drop = ("pm", "p4")
     else:
-        return profile
+        return dict(profile)
     return {k: v for k, v in profile.items() if k not in drop}
 
 
-def valid_ids(p: Profile) -> Sequence[str]:
+def valid_ids(p: Profile) -> Collection[str]:
     """The ID numbers of `p` known to be well-formed: an entity's ``iv``, or a mention's one ID
     whose GB 11643 check character is right (a mistyped digit breaks it 10 times in 11)."""
     if "iv" in p:
@@ -228,7 +245,7 @@ def valid_ids(p: Profile) -> Sequence[str]:
     return ids if len(ids) == 1 and p.get("idok") == ["1"] else ()
 
 
-def _conflict(mine: Sequence[str], a: Profile, b: Profile) -> bool:
+def _conflict(mine: Collection[str], a: Profile, b: Profile) -> bool:
     """Two well-formed ID numbers more than one typo apart: two people, whatever else agrees.
 
     Cluster-level evidence, not a size cap: one person has one ID number, so an entity that
@@ -243,22 +260,34 @@ def _conflict(mine: Sequence[str], a: Profile, b: Profile) -> bool:
     return not (da and db and not set(da).isdisjoint(db))
 
 
-def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], list[str]]:
-    """A mention's profile and blocking keys (shared between calls: read, never modified)."""
+def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], Profile, list[str]]:
+    """A mention's profile (lists, in token order), its set view (for `compare`) and blocking keys.
+
+    Shared between calls: read, never modified. The lists keep what an entity absorbs in a
+    stable order (sets iterate in a per-process hash order); the sets make every "do they
+    share a value" test of the comparisons one `isdisjoint` without building a set per call.
+    """
     profile = group(tokens)
-    return profile, blocking_keys(profile)
+    return profile, {k: frozenset(v) for k, v in profile.items()}, blocking_keys(profile)
 
 
-def _absorb(summary: Mapping[str, Any], values: Mapping[str, Sequence[str]], mentions: int) -> dict[str, Any]:
+def _absorb(summary: Mapping[str, Any], values: Mapping[str, Collection[str]], mentions: int) -> dict[str, Any]:
     """A new summary with `values` added (bounded per kind by `KEPT`)."""
     kept: dict[str, list[str]] = dict(summary["k"])  # lists are copied only where they change
     for kind, vs in values.items():
         limit = KEPT.get(kind)
         if limit is None:
             continue
-        current = kept.get(kind, [])
+        current = kept.get(kind)
+        if not current:
+            if vs:
+                kept[kind] = list(dict.fromkeys(vs))[:limit]
+            continue
+        room = limit - len(current)
+        if room <= 0:
+            continue  # full: the first values seen stay (most kinds stop growing early)
         present = set(current)
-        new = [v for v in dict.fromkeys(vs) if v not in present][: max(0, limit - len(current))]
+        new = [v for v in dict.fromkeys(vs) if v not in present][:room]
         if new:
             kept[kind] = [*current, *new]
     return {"k": kept, "n": int(summary["n"]) + mentions}
