@@ -435,8 +435,13 @@ def next_steps(settings: Settings, units_path: Path, stack_left_running: bool) -
 
 def run(settings: Settings, duration: float, days: int = DEMO_DAYS, rate: float = 20.0) -> None:
     """The demo itself (see module docstring); stops the local stack if it started it."""
+    import logging
+
     from warning.devtools import stack as stack_mod
 
+    # kafka-python's "Metadata refresh failed" on closing the demo's own short-lived consumers
+    # would print between the alerts; the worker's log keeps Kafka's warnings
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     was_up = all(s.healthy for s in stack_mod.status(settings).values())
     stack_mod.up(settings)
     # a fresh stack generates the programs' Redis passwords only now: take the cli user's
