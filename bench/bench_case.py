@@ -9,7 +9,13 @@ plus the simulator-trained model scored on independent data (transfer). Latency:
 detector's ``update`` per event with the model, through the engine's store. Figures: calibration
 and score distributions on the independent data. Writes bench/results/case.json and case_*.png.
 
-Run: ``.venv/bin/python bench/bench_case.py [--seeds 7 8 9] [--ind-seeds 11 12 13]``
+Printed per seed: AUC, Brier, ECE, baseline AUC, recall at the 1%-of-open-cases weekly budget and
+median lead time, FPR/FNR by petitioner group, the model chosen; then latency per event.
+
+Run: ``.venv/bin/python bench/bench_case.py [--seeds 7 8 9] [--ind-seeds 11 12 13]``; on a shared
+machine, disjoint seeds in parallel: ``--seeds 7 --ind-seeds 11 --part a.json --extras`` (the
+first sim model is the transfer model), ``--seeds 8 --ind-seeds 12 --transfer-model M --part
+b.json`` ..., then ``--merge a.json b.json ...`` writes case.json.
 """
 
 from __future__ import annotations
@@ -54,7 +60,24 @@ def run_one(data: Path, model_out: Path) -> dict[str, Any]:
     out["budget"] = res["budget"]
     out["auc_7d_before"] = res7["auc"]
     out["petitioner_groups"] = res["groups"]["petitioner"]
+    out["category_groups"] = res["groups"]["category"]
+    out["method"] = meta["method"]
     return out
+
+
+def shown(r: dict[str, Any]) -> str:
+    """One printed line: the headline keys, budget recall and lead, FPR/FNR by petitioner group."""
+    b = r["budget"]
+    groups = "; ".join(
+        f"{g['group']} FPR {g['fpr'] if g['fpr'] is None else round(g['fpr'], 3)} "
+        f"FNR {g['fnr'] if g['fnr'] is None else round(g['fnr'], 3)}"
+        for g in r["petitioner_groups"]
+    )
+    head = " ".join(f"{k} {r[k]:.3f}" if isinstance(r[k], float) else f"{k} {r[k]}" for k in HEAD)
+    return (
+        f"{head} | recall@1%/week {b['recall']:.2f} median lead {b['median_lead_days']:.1f} d | {groups} | "
+        f"{r['method']}"
+    )
 
 
 def latency(model_path: Path, data: Path) -> dict[str, float]:
@@ -107,47 +130,82 @@ def figures(model_path: Path, data: Path, tag: str) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    """Run every configuration and write bench/results/case.json."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="*", default=[7, 8, 9])
-    ap.add_argument("--ind-seeds", type=int, nargs="*", default=[11, 12, 13])
-    ap.add_argument("--keep", type=Path, help="keep the seed-7 simulation and model here")
-    a = ap.parse_args()
-    RESULTS.mkdir(exist_ok=True)
-    out: dict[str, Any] = {"platform": platform.platform(), "simulator": {}, "independent": {}, "transfer": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        sim_models = {}
-        for seed in a.seeds:
-            d = a.keep if a.keep and seed == a.seeds[0] else root / f"sim{seed}"
-            cmd = [str(Path(sys.executable).parent / "warning"), "simulate", "--days", "1095", "--scale", "0.02",
-                   "--seed", str(seed), "--out", str(d)]  # fmt: skip
-            subprocess.run(cmd, check=True, capture_output=True)
-            sim_models[seed] = d / "case-model.skops"
-            out["simulator"][seed] = run_one(d, sim_models[seed])
-            print("simulator", seed, {k: out["simulator"][seed][k] for k in HEAD}, flush=True)
-        for seed in a.ind_seeds:
-            d = root / f"ind{seed}"
-            case_histories.generate(d, seed)
-            out["independent"][seed] = run_one(d, d / "case-model.skops")
-            print("independent", seed, {k: out["independent"][seed][k] for k in HEAD}, flush=True)
-            first = sim_models[a.seeds[0]]
-            res = cm.evaluate(first, d, d / "case-labels.csv", PARAMS, KEY, LIMITS)
-            out["transfer"][seed] = {k: res[k] for k in HEAD}
-            print("transfer sim->ind", seed, out["transfer"][seed], flush=True)
-        first_sim = root / f"sim{a.seeds[0]}" if not a.keep else a.keep
-        out["latency"] = latency(sim_models[a.seeds[0]], first_sim)
-        print("latency", out["latency"], flush=True)
-        ind0 = root / f"ind{a.ind_seeds[0]}"
-        figures(ind0 / "case-model.skops", ind0, "independent")
-        figures(sim_models[a.seeds[0]], first_sim, "simulator")
+def summarise(out: dict[str, Any]) -> dict[str, Any]:
+    """Means over seeds for each part (simulator, independent, transfer)."""
     for part in ("simulator", "independent", "transfer"):
-        rows = list(out[part].values())
+        rows = [r for k, r in out[part].items() if k != "mean"]
         out[part]["mean"] = {k: float(np.nanmean([r[k] for r in rows])) for k in ("auc", "ece", "baseline_auc")}
         if part != "transfer":
             out[part]["mean"]["budget_recall"] = float(np.nanmean([r["budget"]["recall"] for r in rows]))
             out[part]["mean"]["median_lead_days"] = float(np.nanmean([r["budget"]["median_lead_days"] for r in rows]))
+    return out
+
+
+def merge(parts: list[Path]) -> dict[str, Any]:
+    """Combine the JSON of runs over disjoint seeds (``--part``) into one result."""
+    out: dict[str, Any] = {"platform": platform.platform(), "simulator": {}, "independent": {}, "transfer": {}}
+    for path in parts:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("simulator", "independent", "transfer"):
+            out[key].update({k: v for k, v in part[key].items() if k != "mean"})
+        out.update({k: v for k, v in part.items() if k not in ("simulator", "independent", "transfer", "platform")})
+    out["runs"] = [str(p.name) for p in parts]
+    return summarise(out)
+
+
+def main() -> None:
+    """Run every configuration and write bench/results/case.json (or one part of it, or merge parts)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="*", default=[7, 8, 9])
+    ap.add_argument("--ind-seeds", type=int, nargs="*", default=[11, 12, 13])
+    ap.add_argument("--keep", type=Path, help="keep the first simulation and its model here")
+    ap.add_argument("--transfer-model", type=Path, help="simulator model scored on independent data "
+                    "(default: the first seed's)")  # fmt: skip
+    ap.add_argument("--part", type=Path, help="write this run's JSON here, no latency or figures unless --extras "
+                    "(runs over disjoint seeds in parallel on a shared machine)")  # fmt: skip
+    ap.add_argument("--extras", action="store_true", help="with --part: latency and figures too")
+    ap.add_argument("--merge", type=Path, nargs="*", help="combine --part files into case.json and exit")
+    a = ap.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if a.merge:
+        merged = merge(a.merge)
+        (RESULTS / "case.json").write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str) + "\n")
+        print(json.dumps({p: merged[p]["mean"] for p in ("simulator", "independent", "transfer")}, indent=1))
+        return
+    out: dict[str, Any] = {"platform": platform.platform(), "simulator": {}, "independent": {}, "transfer": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sim_dirs: list[Path] = []
+        for seed in a.seeds:
+            d = a.keep if a.keep and not sim_dirs else root / f"sim{seed}"
+            cmd = [str(Path(sys.executable).parent / "warning"), "simulate", "--days", "1095", "--scale", "0.02",
+                   "--difficulty", "realistic", "--seed", str(seed), "--out", str(d)]  # fmt: skip
+            subprocess.run(cmd, check=True, capture_output=True)
+            sim_dirs.append(d)
+            out["simulator"][seed] = run_one(d, d / "case-model.skops")
+            print("simulator", seed, shown(out["simulator"][seed]), flush=True)
+        transfer = a.transfer_model or (sim_dirs[0] / "case-model.skops" if sim_dirs else None)
+        for seed in a.ind_seeds:
+            d = root / f"ind{seed}"
+            case_histories.generate(d, seed)
+            out["independent"][seed] = run_one(d, d / "case-model.skops")
+            print("independent", seed, shown(out["independent"][seed]), flush=True)
+            if transfer is not None:
+                res = cm.evaluate(transfer, d, d / "case-labels.csv", PARAMS, KEY, LIMITS)
+                out["transfer"][seed] = {k: res[k] for k in HEAD}
+                print("transfer sim->ind", seed, out["transfer"][seed], flush=True)
+        if a.part is None or a.extras:
+            if sim_dirs:
+                out["latency"] = latency(sim_dirs[0] / "case-model.skops", sim_dirs[0])
+                print("latency", out["latency"], flush=True)
+                figures(sim_dirs[0] / "case-model.skops", sim_dirs[0], "simulator")
+            if a.ind_seeds:
+                ind0 = root / f"ind{a.ind_seeds[0]}"
+                figures(ind0 / "case-model.skops", ind0, "independent")
+    if a.part is not None:
+        a.part.write_text(json.dumps(out, indent=1, ensure_ascii=False, default=str) + "\n")
+        return
+    out = summarise(out)
     (RESULTS / "case.json").write_text(json.dumps(out, indent=1, ensure_ascii=False, default=str) + "\n")
     print(json.dumps({p: out[p]["mean"] for p in ("simulator", "independent", "transfer")}, indent=1))
 

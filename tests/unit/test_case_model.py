@@ -107,3 +107,15 @@ def test_calibration_is_chosen_by_cv_on_the_calibration_slice_only() -> None:
     pipe = LogisticRegression().fit(x[:200], y[:200])
     assert cm.choose_calibration(pipe, x[200:], y[200:]) in {"sigmoid", "isotonic"}
     assert cm.choose_calibration(pipe, x[200:203], np.array([0, 0, 1])) == "sigmoid"  # too few to cross-validate
+
+
+def test_regularisation_is_chosen_by_time_cv_on_the_fit_slice() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(500, 30))
+    y = (x[:, 0] + rng.normal(size=500) > 1.0).astype(int)
+    c = cm.choose_c(x, y)
+    assert c in cm.C_GRID
+    assert cm.choose_c(x, y) == c  # deterministic
+    # 29 noise columns and a small sample: the strongest penalty wins over the weakest
+    assert c < max(cm.C_GRID)
+    assert cm.choose_c(x[:5], np.zeros(5, dtype=int)) == 0.3  # no fold with both outcomes: the default

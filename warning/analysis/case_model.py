@@ -8,18 +8,23 @@ before ``decided_at`` (minus a horizon), read through `features.observe` / `feat
 — the functions the detector calls on every event — so the model learns from exactly what the
 stream would have scored at that moment. Features therefore never see the outcome.
 
-Model. ``StandardScaler → LogisticRegression(C=0.3)`` fitted on the oldest cases, calibrated on
-the next slice by time (Platt or isotonic, whichever has the lower Brier score in 5-fold CV on
+Model. ``StandardScaler → LogisticRegression(C)`` fitted on the oldest cases, ``C`` chosen from
+`C_GRID` by expanding-window time CV log loss on that fit slice alone (`choose_c`), calibrated
+on the next slice by time (Platt or isotonic, whichever has the lower log loss in 5-fold CV on
 that slice: `choose_calibration`), and measured on the newest slice. Why logistic: the seeds ask
 for indicators, not opaque scores (reference/domain.md §1.4); a linear model's contributions *are*
-its explanation, and it scores with a dot product. Model choice was made on the *calibration*
-slice of 3 simulator and 3 independent-generator seeds (fit on the oldest 60%, AUC on the next
-20%; the newest 20% never looked at): with the 46 features, LR (C 0.1-1) 0.790 sim / 0.954 ind;
-HistGradientBoosting (300 trees, 4 leaves) 0.794 / 0.949; LR on splines 0.779 / 0.953; LR on all
-pairwise interactions lost 0.05-0.09 on the simulator (38 features); training on every prefix of
-a case's history (as the stream scores) +0.00 sim / -0.01 ind. Nothing beat the plain logistic
-model on both generators by more than the seed-to-seed spread, so it stays (per-feature
-attributions exact, no model call per event). Measured: bench/bench_case.py.
+its explanation, and it scores with a dot product. Model v2's choice was made on the calibration
+slice of 3 simulator and 3 independent-generator seeds (LR ≈ HistGradientBoosting ≈ LR on
+splines; all pairwise interactions and all-prefix training worse). Model v3 (more case-state
+features: per-channel 7/30-day counts, a decayed two-week pace, shrinking gaps, recent despair /
+extreme / failed / dissatisfied signals, word shares, the category) was chosen by 4-fold
+expanding-window time CV on the *training* 80% only (fit + calibration slices; the newest 20%
+never looked at) of simulator seed 7 and independent seed 11: mean CV AUC, v2's 46 features →
+v3: 0.818 → 0.833 sim, 0.957 → 0.959 ind; HistGradientBoosting (300 trees, 8 leaves, l2 1.0)
+on the v3 features 0.817 / 0.950 with a worse log loss on both; C from 0.03 to 1 within 0.003
+AUC; three more "last three records against the case's past" shares lowered CV AUC (0.827 sim,
+0.958 ind) and were dropped. So the linear model stays (per-feature attributions exact, no
+model call per event). Measured: bench/bench_case.py.
 The artefact is a skops file (never pickle)
 with the fitted objects and a metadata record: version, feature list, training-data hash,
 scikit-learn version, split dates, metrics. Loading refuses another scikit-learn version or
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -265,10 +271,44 @@ def choose_calibration(pipe: Any, xc: np.ndarray, yc: np.ndarray, folds: int = 5
     return "isotonic" if np.mean(loss["isotonic"]) < np.mean(loss["sigmoid"]) else "sigmoid"
 
 
-def fit(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray, method: str = "auto") -> Any:
+C_GRID: Final = (0.03, 0.1, 0.3, 1.0)
+"""Inverse L2 strengths `choose_c` tries (weaker to stronger fits of the standardised features)."""
+
+
+def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = C_GRID, folds: int = 4) -> float:
+    """The regularisation with the lowest log loss in expanding-window time CV on the fit slice.
+
+    `x`, `y` are in decided_at order (`time_split` keeps it): fold k fits on everything before
+    its block and scores the block, as the model will be used (on later cases). Only the fit
+    slice is used, never the calibration or test slice. Ties go to the stronger penalty.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    n = len(y)
+    cuts = [round(n * (0.4 + 0.6 * i / folds)) for i in range(folds + 1)]
+    blocks = [(a, b) for a, b in itertools.pairwise(cuts) if 0 < y[:a].sum() < a and b > a]
+    if not blocks:
+        return 0.3
+    loss: dict[float, float] = {}
+    for c in grid:
+        total = 0.0
+        for a, b in blocks:
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000)).fit(x[:a], y[:a])
+            p = np.clip(model.predict_proba(x[a:b])[:, 1], 1e-6, 1 - 1e-6)
+            total += float(-np.mean(y[a:b] * np.log(p) + (1 - y[a:b]) * np.log(1 - p)))
+        loss[c] = total / len(blocks)
+    return min(grid, key=lambda c: (round(loss[c], 4), c))
+
+
+def fit(
+    x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray, method: str = "auto", c: float | None = None
+) -> Any:
     """Standardise + logistic regression on (x, y); calibrate on the later slice (xc, yc).
 
-    `method`: ``sigmoid`` (Platt), ``isotonic``, or ``auto`` (`choose_calibration`).
+    `method`: ``sigmoid`` (Platt), ``isotonic``, or ``auto`` (`choose_calibration`); `c`: the
+    inverse L2 strength, by default chosen by time CV on (x, y) (`choose_c`).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
@@ -281,7 +321,8 @@ def fit(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray, method: st
             f"training needs both outcomes in the fit and calibration slices (fit: {int(y.sum())}/{len(y)} "
             f"positive, calibration: {int(yc.sum())}/{len(yc)}); label more cases or a longer history."
         )
-    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.3, max_iter=2000))])
+    c = choose_c(x, y) if c is None else c
+    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=c, max_iter=3000))])
     pipe.fit(x, y)
     if method == "auto":
         method = choose_calibration(pipe, xc, yc)
@@ -544,7 +585,8 @@ def train(
         "data_hash": data_hash(data_dir, labels_path),
         "data_dir": str(data_dir),
         "data_manifest": _manifest(data_dir),
-        "method": f"StandardScaler + LogisticRegression(C=0.3), {cal.method} calibration on a later slice"
+        "method": f"StandardScaler + LogisticRegression(C={_c_of(cal)}, chosen by time CV on the fit slice), "
+        f"{cal.method} calibration on a later slice"
         + (" (chosen by 5-fold CV on that slice)" if method == "auto" else ""),
         "split": {
             "fit": {"cases": len(i_fit), "positives": int(ex.y[i_fit].sum()), "from": iso(i_fit)},
@@ -558,6 +600,11 @@ def train(
         "alert_threshold": params.score_bands[0],
     }
     return cal, meta
+
+
+def _c_of(cal: Any) -> float:
+    """The fitted logistic regression's C (inside the frozen pipeline of the calibrated model)."""
+    return float(cal.calibrated_classifiers_[0].estimator.estimator.named_steps["lr"].C)
 
 
 def _manifest(data_dir: Path) -> dict[str, Any] | None:

@@ -18,7 +18,14 @@ many signal families co-occur (threat, despair, extreme, life stress, failed med
 family alone is weak, several together are what the seeds call 异动), whether the latest gap is
 shorter than the case's usual pace, the shares of dissatisfied callbacks and of failed against
 successful mediations (raw counts grow with volume alone), contacts per month open, and what the
-latest record was (channel, threat/despair/extreme words).
+latest record was (channel, threat/despair/extreme words). Model v3: contacts per channel in 7
+and 30 days (the issue's "by channel over 7/30/90 days"; 90 was there), an exponentially decayed
+contact pace (about two weeks), how many of the last gaps shrank, despair / extreme / failed
+mediation / dissatisfied callbacks within 30 days, threat / despair / life-stress shares of all
+records, and the category (one indicator per taxonomy code: base rates differ by kind of
+dispute). Every new state key is read with a default, so a state stored by an older engine
+still scores. Tried and dropped (worse in time CV on the training years): the last three
+records' petition / failed / dissatisfied shares against the case's own past.
 
 Word lists are substring matches over the scrubbed text: every list entry is a multi-character
 phrase (扬言, 同归于尽, 活不下去 ...), which a segmenter such as jieba would only split apart or
@@ -27,12 +34,14 @@ merge into longer tokens, so segmentation adds a dependency and no recall.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 from warning.core.events import Event
+from warning.core.taxonomy import CATEGORIES
 
 STAGE: Final[dict[str, int]] = {"hotline": 0, "grid": 1, "petition": 2}
 """Channel escalation order: a 12345 call, then a grid worker's mediation, then a petition."""
@@ -42,6 +51,8 @@ PETITION_RANK: Final[dict[str, int]] = {"district": 1, "city": 2, "province": 3,
 DAY: Final = 86_400.0
 _MONEY: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?元")
 _RECENT_CAP: Final = 400  # contacts kept for the 90-day windows: far above any real case's pace
+_PACE_DAYS: Final = 14.0  # decay time of the contact pace (`pace_14d`): about two weeks of memory
+_RECENT_FAMILIES: Final = ("despair", "extreme", "failed", "dissat")  # families whose last time is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,23 @@ FEATURES: Final[tuple[str, ...]] = (
     "intensity",
     "last_stage",
     "last_words",
+    "hotline_7d",
+    "hotline_30d",
+    "grid_7d",
+    "grid_30d",
+    "petition_7d",
+    "petition_30d",
+    "pace_14d",
+    "gaps_shrinking",
+    "despair_recent",
+    "extreme_recent",
+    "failed_recent",
+    "words_last3",
+    "stress_share",
+    "threat_share",
+    "despair_share",
+    "dissatisfied_recent",
+    *(f"category_{c}" for c in CATEGORIES),
 )
 """The model's inputs, in order; an artefact trained on another list is refused at load."""
 
@@ -172,6 +200,23 @@ FEATURE_LABELS: Final[dict[str, str]] = {
     "intensity": "立案以来反映频次高",
     "last_stage": "最近一次已是网格/信访渠道",
     "last_words": "最近一次反映含威胁、绝望或极端言语",
+    "hotline_7d": "近7天12345来电多",
+    "hotline_30d": "近30天12345来电多",
+    "grid_7d": "近7天网格上报多",
+    "grid_30d": "近30天网格上报多",
+    "petition_7d": "近7天信访多",
+    "petition_30d": "近30天信访多",
+    "pace_14d": "近两周反映频率高",
+    "gaps_shrinking": "最近几次反映间隔越来越短",
+    "despair_recent": "近30天出现绝望、轻生言语",
+    "extreme_recent": "近30天出现极端行为言语",
+    "failed_recent": "近30天调解未果",
+    "words_last3": "最近三次反映中多次出现威胁、绝望或极端言语",
+    "stress_share": "多次反映生活困境",
+    "threat_share": "威胁言语在反映中占比高",
+    "despair_share": "绝望言语在反映中占比高",
+    "dissatisfied_recent": "近30天回访不满意",
+    **{f"category_{c}": f"纠纷类别：{name}" for c, (name, _dept) in CATEGORIES.items()},
 }
 """What a duty officer reads when a feature pushes a score up (it says what is unusual)."""
 
@@ -214,6 +259,11 @@ def init_state() -> dict[str, Any]:
         "alerted": {"level": -1, "rules": []},
         "last_stage": 0,
         "last_words": 0,
+        "seen_t": {},
+        "pace": 0.0,
+        "pace_t": None,
+        "tail_words": [],
+        "tail_gaps": [],
     }
 
 
@@ -267,6 +317,7 @@ def observe(state: dict[str, Any], event: Event, p: CaseParams) -> dict[str, Any
         s["last_stage"] = stage
         s["last_words"] = _hits(text, p.threat_words) or _hits(text, p.despair_words) or _hits(text, p.extreme_words)
     satisfaction = event.attrs.get("satisfaction")
+    _recency(s, event, t, last, p)
     s["dissat"] += int(satisfaction == "dissatisfied")
     s["sat"] += int(satisfaction == "satisfied")
     s["money"] = max(s["money"], money_in(text))
@@ -280,6 +331,36 @@ def observe(state: dict[str, Any], event: Event, p: CaseParams) -> dict[str, Any
     s["grid"] = event.location.grid_id
     s["evidence"] = [*s["evidence"], event.event_id][-p.evidence_max :]
     return s
+
+
+def _recency(s: dict[str, Any], event: Event, t: float, last: float | None, p: CaseParams) -> None:
+    """What the later features read: when each family was last seen, the last gaps and words, the pace.
+
+    ``pace`` is an exponentially decayed contact count (time constant `_PACE_DAYS`): unlike a
+    window count it does not jump when a contact leaves the window, and it reads "more often
+    lately" without choosing one window. A late record (before ``last``) is folded in with
+    its own decay, so the order of arrival does not change the value much.
+    """
+    text = event.text
+    hits = {
+        "despair": _hits(text, p.despair_words),
+        "extreme": _hits(text, p.extreme_words),
+        "failed": _hits(text, p.failed_words),
+        "dissat": int(event.attrs.get("satisfaction") == "dissatisfied"),
+    }
+    seen = dict(s.get("seen_t") or {})
+    for family, hit in hits.items():
+        if hit:
+            seen[family] = max(t, seen.get(family, t))
+    s["seen_t"] = seen
+    now = t if last is None else max(last, t)
+    pace, pace_t = s.get("pace", 0.0), s.get("pace_t") or now
+    s["pace"] = pace * math.exp(-(now - pace_t) / (_PACE_DAYS * DAY)) + math.exp(-(now - t) / (_PACE_DAYS * DAY))
+    s["pace_t"] = now
+    if last is None or t >= last:
+        loud = _hits(text, p.threat_words) or _hits(text, p.despair_words) or _hits(text, p.extreme_words)
+        s["tail_words"] = [*(s.get("tail_words") or []), int(loud)][-3:]
+        s["tail_gaps"] = [*(s.get("tail_gaps") or []), s["gap"]][-4:] if last is not None else []
 
 
 def _petition(s: dict[str, Any], event: Event, t: float) -> None:
@@ -296,7 +377,7 @@ def _petition(s: dict[str, Any], event: Event, t: float) -> None:
 
 
 def window_counts(s: dict[str, Any], t: float) -> dict[str, int]:
-    """Contacts in the last 7/30/90 days, and per channel in 90 days, as of time `t`."""
+    """Contacts in the last 7/30/90 days, and per channel in 7/30/90 days, as of time `t`."""
     recent = s["recent"]
     out = {
         "c7": sum(1 for r in recent if r[0] > t - 7 * DAY),
@@ -305,6 +386,8 @@ def window_counts(s: dict[str, Any], t: float) -> dict[str, int]:
     }
     for name, stage in STAGE.items():
         out[name] = sum(1 for r in recent if r[1] == stage and r[0] > t - 90 * DAY)
+        for days in (7, 30):
+            out[f"{name}_{days}"] = sum(1 for r in recent if r[1] == stage and r[0] > t - days * DAY)
     return out
 
 
@@ -373,5 +456,36 @@ def features(s: dict[str, Any], p: CaseParams) -> list[float]:
         "intensity": lg(n / max(1.0, open_days / 30.0)),
         "last_stage": float(s.get("last_stage", 0)),  # .get: states stored before these keys existed
         "last_words": float(s.get("last_words", 0)),
+        **_recent_features(s, w, t, n),
+        **{f"category_{c}": float(s["category"] == c) for c in CATEGORIES},
     }
     return [values[name] for name in FEATURES]
+
+
+def _recent_features(s: dict[str, Any], w: dict[str, int], t: float, n: int) -> dict[str, float]:
+    """Per-channel 7/30-day counts, pace, shrinking gaps, recent word families and word shares.
+
+    Shares (a family's records over all records) separate "says it every time" from "said it
+    once in forty calls", which a log count mixes up with volume. `gaps_shrinking` is how many
+    of the last three gaps were shorter than the one before (0-3): escalation speeds up.
+    """
+    lg = math.log1p
+    seen = s.get("seen_t") or {}
+    gaps = s.get("tail_gaps") or []
+    words = s["words"]
+    pace = s.get("pace", 0.0) * math.exp(-(t - (s.get("pace_t") or t)) / (_PACE_DAYS * DAY))
+    out = {f"{name}_{days}d": lg(w[f"{name}_{days}"]) for name in STAGE for days in (7, 30)}
+    out.update(
+        {
+            "pace_14d": lg(pace),
+            "gaps_shrinking": float(sum(1 for a, b in itertools.pairwise(gaps) if b < a)),
+            "words_last3": float(sum(s.get("tail_words") or [])),
+            "stress_share": words["stress"] / n,
+            "threat_share": words["threat"] / n,
+            "despair_share": words["despair"] / n,
+        }
+    )
+    for family in _RECENT_FAMILIES:
+        name = "dissatisfied_recent" if family == "dissat" else f"{family}_recent"
+        out[name] = float(family in seen and seen[family] > t - 30 * DAY)
+    return out
