@@ -300,6 +300,7 @@ class Monitor:
             for e in self.engines:
                 if e.proc is not None and e.proc.poll() is None:
                     self.peak_rss_mb = max(self.peak_rss_mb, _peak_rss(e.proc.pid))
+            t = time.monotonic()  # the request's start: offsets read later are at least this new
             try:
                 admin = admin or KafkaAdminClient(bootstrap_servers=self.ps.settings.kafka_bootstrap)
                 offsets = admin.list_group_offsets(self.group)[self.group]
@@ -308,7 +309,7 @@ class Monitor:
             except Exception:  # broker or Redis down: no sample
                 admin = _close(admin)
                 continue
-            self.samples.append(Sample(time.monotonic(), committed, feed))
+            self.samples.append(Sample(t, committed, feed))
         _close(admin)
         r.close()
 
