@@ -291,6 +291,8 @@ class PatternSection(_Section):
     level_half_life_days: float = Field(default=56.0, gt=0)
     effect_half_life_days: float = Field(default=365.0, gt=0)
     effect_prior: float = Field(default=5.0, gt=0)
+    window_prior: float = Field(default=20.0, gt=0)
+    peak_scopes: Literal["district", "both"] = "both"
     dispersion_prior: float = Field(default=0.1, ge=0)
     dispersion_prior_weight: float = Field(default=20.0, gt=0)
     peak_ratio: float = Field(default=1.5, gt=1)
@@ -323,6 +325,8 @@ class PatternSection(_Section):
             level_half_life_days=self.level_half_life_days,
             effect_half_life_days=self.effect_half_life_days,
             effect_prior=self.effect_prior,
+            window_prior=self.window_prior,
+            peak_scopes=self.peak_scopes,
             dispersion_prior=self.dispersion_prior,
             dispersion_prior_weight=self.dispersion_prior_weight,
             peak_ratio=self.peak_ratio,
