@@ -75,6 +75,35 @@ def test_twins_stay_apart() -> None:
     assert compare(group(TOK.person(id_number=ID)), group(TOK.person(id_number=TWIN)))[0] == 2
 
 
+def test_a_twins_id_less_mentions_do_not_let_the_other_twins_id_in() -> None:
+    # the second twin's records without an ID number look like the first twin's (surname,
+    # birth date, home, phone, a name one character off); once one carries the other
+    # well-formed ID, it is another person, however many of those joined the first
+    born = datetime(1944, 5, 28).date()
+    home = {"phone": PHONE, "address": "北岙街道海滨路12号3幢1单元501室", "birth_date": born}
+    roots = resolve_all([
+        {"name": "杨芳", "id_number": ID, **home},
+        {"name": "杨芳", **home},
+        {"name": "杨平", **home},
+        {"name": "杨平", "id_number": TWIN, **home},
+        {"name": "杨芳", "id_number": ID, **home},
+    ])  # fmt: skip
+    assert roots[0] == roots[1] == roots[4] != roots[3]
+
+
+def test_a_hub_phone_is_no_evidence_once_capped() -> None:
+    # a front desk's number, given by more people than block_cap: "高女士" calling from it is
+    # not 高辉辉, who once gave it too (the number alone would have linked them)
+    hub = "13800577000"
+    params = ResolverParams(block_cap=8)
+    names = ["李娜", "赵强", "孙丽", "周杰", "吴敏", "郑涛", "冯雪", "陈刚", "褚红", "卫东"]
+    roots = resolve_all([{"name": n, "phone": hub} for n in names] + [
+        {"name": "高辉辉", "phone": hub, "id_number": ID},
+        {"name": "高女士", "phone": hub},
+    ], params)  # fmt: skip
+    assert roots[-1] != roots[-2]
+
+
 def test_same_name_strangers_stay_apart() -> None:
     a, b = resolve_all([
         {"name": "张伟", "id_number": ID, "phone": PHONE},

@@ -133,6 +133,9 @@ class Resolver:
         candidates, capped = self._candidates(store, keys, roots, entries)
         if capped:
             profile, sets = _without_hubs(profile, capped), _without_hubs(sets, capped)
+            if len(fewer := blocking_keys(profile)) < len(keys):  # the hub's own keys (last 4 + surname)
+                keys = fewer
+                candidates, _ = self._candidates(store, keys, roots, entries)
         scored = self._score(store, sets, candidates)
         threshold = self.params.match_probability
         mine = valid_ids(profile)
@@ -225,7 +228,8 @@ def _without_hubs(profile: Mapping[str, _V], capped: set[str]) -> dict[str, _V]:
 
     A front desk's or a hotline's number is no evidence that two callers are one person (the
     term-frequency adjustment of record linkage, at its simplest): once its blocking key is
-    capped, the number is neither compared nor kept in the entity's summary.
+    capped, the number is neither compared, nor blocked on (its last four digits with the
+    surname), nor kept in the entity's summary.
     """
     if any(f"ph:{v}" in capped for v in profile.get("ph", ())):
         drop: tuple[str, ...] = ("ph", "pm", "pd", "p4")
