@@ -84,6 +84,7 @@ class RelationalParams:
     max_person_events: int = 50
     max_group_entries: int = 200
     evidence_max: int = 20
+    distinct_matters: bool = False
     retention_days: int = 180
     sweep_buckets: int = 4
 
@@ -167,12 +168,12 @@ class RelationalDetector:
         meta = _meta(store.get(f"pv:{eid}"))
         rows: list[list[Any]] = [r for r in meta["r"] if r[0] >= t - p.window_days * DAY]
         if not any(r[4] == event.event_id for r in rows):
-            rows.append([t, event.channel, event.location.grid_id, event.category, event.event_id])
+            rows.append([t, event.channel, event.location.grid_id, event.category, event.event_id, event.case_ref])
         rows = sorted(rows)[-p.max_person_events :]
         store.put(f"pv:{eid}", {**meta, "r": rows})
         channels = list(dict.fromkeys(r[1] for r in rows))
         grids = {r[2] for r in rows}
-        if len(rows) < p.repeat_min_events or (len(channels) < 2 and len(grids) < 2):
+        if _contacts(rows, p.distinct_matters) < p.repeat_min_events or (len(channels) < 2 and len(grids) < 2):
             return []
         escalated = "petition" in channels and channels.index("petition") > 0
         level: Level = "orange" if escalated and len(rows) >= p.escalation_min_events else "yellow"
@@ -376,6 +377,15 @@ class RelationalDetector:
                 details=dict(details),
             )
         ]
+
+
+def _contacts(rows: Sequence[Sequence[Any]], distinct_matters: bool) -> int:
+    """Contacts of a person; with `distinct_matters`, records the source systems already filed
+    under one case (one ``case_ref``) count once: those links are known, the case detector
+    follows them, and the relational alert is about links nobody has made yet."""
+    if not distinct_matters:
+        return len(rows)
+    return len({(r[5] if len(r) > 5 and r[5] else r[4]) for r in rows})
 
 
 def _meta(value: Any) -> dict[str, Any]:
