@@ -26,6 +26,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import tempfile
 import threading
 import time
@@ -219,17 +220,27 @@ def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
     return mem, len({e.event_id for e in events}), len(dead)
 
 
+_TIME = re.compile(rb'"occurred_at": ?"(20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d)')
+
+
 def _sort_key(value: bytes) -> bytes:
-    return value.split(b'"occurred_at"')[1][:40] if b'"occurred_at"' in value else b""
+    """The record's local occurred_at as bytes; b"" for one without a plain one (fuzzed)."""
+    m = _TIME.search(value)
+    return m.group(1) if m else b""
 
 
 def _rows(data: Path, ps: PrivateStack, engine: Engine) -> list[Row]:
     names = {spec.name.removeprefix(f"t{engine.unique}-"): spec.name for spec in engine.catalog.specs.values()}
-    rows: list[Row] = []
+    keyed: list[tuple[bytes, Row]] = []
     for f in input_files(data, ps.settings):
-        rows += [(names[f.path.name.removesuffix(".jsonl")], r.value, None) for r in read_records(f.path)]
-    rows.sort(key=lambda x: _sort_key(x[1]))
-    return rows
+        key = b""
+        for r in read_records(f.path):
+            # a record without a time (a fuzzed one) keeps its place after its file neighbour:
+            # sorted to the front, thousands of bad records in a row would trip ingest's halt
+            key = _sort_key(r.value) or key
+            keyed.append((key, (names[f.path.name.removesuffix(".jsonl")], r.value, None)))
+    keyed.sort(key=lambda x: x[0])
+    return [row for _, row in keyed]
 
 
 def _grid_report(value: bytes) -> dict[str, Any] | None:
