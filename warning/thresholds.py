@@ -398,7 +398,7 @@ class RelationalSection(_Section):
     max_person_events: int = Field(default=50, ge=2)
     max_group_entries: int = Field(default=200, ge=2)
     evidence_max: int = Field(default=20, ge=1, le=200)
-    distinct_matters: bool = False
+    distinct_matters: bool = True
     retention_days: int = Field(default=180, ge=7, le=3650)
     sweep_buckets: int = Field(default=4, ge=1, le=1000)
 

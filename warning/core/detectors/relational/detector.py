@@ -84,7 +84,7 @@ class RelationalParams:
     max_person_events: int = 50
     max_group_entries: int = 200
     evidence_max: int = 20
-    distinct_matters: bool = False
+    distinct_matters: bool = True
     retention_days: int = 180
     sweep_buckets: int = 4
 
