@@ -189,19 +189,25 @@ def _district(spec: Spec, ps: PrivateStack, data: Path) -> None:
 
 
 def _mix_fuzz(data: Path, ps: PrivateStack, n: int) -> None:
-    """Insert `n` fuzzed records into the input files, spread over channels by their size."""
+    """Mix `n` fuzzed records into the input files, each right after the valid record it mutates.
+
+    Spread evenly over each file (so over event time and the publish): fuzzed records bunched
+    together would trip ingest's dead-letter halt, which pauses a channel by design.
+    """
     rng = random.Random(13)
     files = [f.path for f in input_files(data, ps.settings)]
     lines = {p: p.read_bytes().splitlines() for p in files}
     total = sum(len(v) for v in lines.values())
     k = 0
     for p, rows in lines.items():
-        bases = rows[:50]
-        share = round(n * len(rows) / total) if p != files[-1] else n - k
-        for _ in range(share):
-            rows.insert(rng.randrange(len(rows) + 1), fuzz_records.fuzz_one(rng, rng.choice(bases), k))
-            k += 1
-        p.write_bytes(b"\n".join(rows) + b"\n")
+        chance = n / total
+        out: list[bytes] = []
+        for i, row in enumerate(rows):
+            out.append(row)
+            if k < n and (rng.random() < chance or (p == files[-1] and len(rows) - i <= n - k)):
+                out.append(fuzz_records.fuzz_one(rng, row, k))
+                k += 1
+        p.write_bytes(b"\n".join(out) + b"\n")
 
 
 def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
