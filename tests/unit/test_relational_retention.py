@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from warning.core.detectors.relational.detector import RelationalDetector, RelationalParams
+from warning.core.detectors.relational.resolve import entity_id
 from warning.core.engine import DictKV
 from warning.core.events import Event, Location, Party
 from warning.core.tokens import Tokeniser
@@ -55,7 +56,7 @@ def test_an_entity_not_seen_for_the_horizon_is_evicted_with_its_index_entries() 
     after = set(store.data)
     shared = {k for k in gone & after if k.startswith("tok:")}  # a key person 2 carries too
     assert not (gone & after) - shared, sorted(gone & after)
-    assert all("E0" not in store.data[k] for k in shared)
+    assert all(entity_id("e1#0") not in store.data[k] for k in shared)  # person 1 founded by e1
     assert any(k.startswith("ent:") for k in after)  # person 2 still there
     json.loads(json.dumps(store.data))
 
@@ -83,7 +84,7 @@ def test_eviction_touches_only_the_entries_it_concerns() -> None:
     before = dict(store.data)
     det.update(store, "district", event(3, T0 + timedelta(days=31), (person(3),)))
     changed = {k for k in set(before) | set(store.data) if before.get(k) != store.data.get(k)}
-    person2 = {k for k in before if k.startswith(("ent:", "pv:")) and "E1" in k}
+    person2 = {k for k in before if k.startswith(("ent:", "pv:")) and entity_id("e2#0") in k}
     assert person2 and not changed & person2  # the other, still-recent person untouched
 
 

@@ -298,6 +298,8 @@ class Engine:
         at = max(0, bisect.bisect_right(index, key, key=lambda c: c[0]) - 1)
         chunk_id = index[at][1]
         rows: list[list[Any]] = list(kv.get(f"~buf/{chunk_id}") or [])
+        if any(r[3] == event.event_id for r in rows):
+            return  # buffered before a crash cut the flush short of its dedupe mark (`stream.kv`)
         bisect.insort(rows, row, key=lambda r: (r[0], r[1], r[2], r[3]))
         index[at] = [rows[0][:4], chunk_id]
         if len(rows) > CHUNK_ROWS:

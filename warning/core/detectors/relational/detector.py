@@ -114,13 +114,14 @@ class RelationalDetector:
         sweep(store, self._resolver, t, self.params.retention_days * DAY, self.params.sweep_buckets)
         people: list[tuple[str, Resolution]] = []
         respondents: list[str] = []
-        for party in event.parties:
+        for i, party in enumerate(event.parties):
+            mint = f"{event.event_id}#{i}"  # names a new entity (`resolve.entity_id`): no counter
             if party.role == "respondent":
-                ref = self._respondent_ref(store, party, t)
+                ref = self._respondent_ref(store, party, t, mint)
                 if ref:
                     respondents.append(ref)
             elif party.role in _PERSON_ROLES and party.tokens:
-                res = self._resolver.resolve(store, party.tokens)
+                res = self._resolver.resolve(store, party.tokens, mint)
                 if res is not None:
                     self._seen(store, res, party.tokens, t)
                     people.append((res.entity, res))
@@ -224,13 +225,13 @@ class RelationalDetector:
 
     # ---- groups: many against one, collective forming -----------------------------------------
 
-    def _respondent_ref(self, store: StateStore, party: Party, t: int) -> str:
+    def _respondent_ref(self, store: StateStore, party: Party, t: int, mint: str) -> str:
         name = simplify(party.name).strip()
         if name and _ORG.search(name):
             core = _ORG_SUFFIX.sub("", _PLACE_PREFIX.sub("", name))
             return "org:" + core[:2]  # the trade name (字号): 鑫源建筑劳务有限公司 / 鑫源公司 -> 鑫源
         if party.tokens:
-            res = self._resolver.resolve(store, party.tokens)
+            res = self._resolver.resolve(store, party.tokens, mint)
             if res is None:
                 return ""
             self._seen(store, res, party.tokens, t)
