@@ -27,13 +27,28 @@ def configure(level: str = "INFO", json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]  # write/flush suffice
         cache_logger_on_first_use=True,
     )
     root = logging.getLogger()
     if not root.handlers:  # what logging's last resort would print (WARNING+, the bare message), but filterable
         root.addHandler(logging.StreamHandler(sys.stderr))
     install_rate_limit(root)
+
+
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is now, not the one seen at `configure` time.
+
+    Loggers are cached on first use, so a logger bound to the stream of the moment kept writing
+    to a stream pytest had closed since (a capture of an earlier test): "I/O operation on
+    closed file" from a later test's expected log line.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def get(name: str) -> structlog.stdlib.BoundLogger:
