@@ -11,8 +11,6 @@ same records gives the same case alert ids, levels and evidence.
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,15 @@ import redis
 
 from warning import thresholds
 from warning.analysis.replay import iter_alerts, iter_events, pipeline_for
+from warning.devtools.deskflow import (
+    alert_signature,
+    feeds_holding,
+    publish_channel_records,
+    wait_alert_hashes,
+    write_channel_files,
+)
 from warning.devtools.harness import Engine, jsons, read_topic, topic_size
 from warning.settings import Settings
-from warning.stream.publish import Publisher
 
 pytestmark = pytest.mark.integration
 
@@ -75,38 +79,12 @@ def _records(u: str) -> dict[str, list[dict[str, Any]]]:
     return {"petitions": pet, "hotline-calls": hot, "grid-reports": grid}
 
 
-def _write(data: Path, records: dict[str, list[dict[str, Any]]]) -> None:
-    data.mkdir(parents=True, exist_ok=True)
-    for name, rows in records.items():
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        (data / f"{name}.jsonl").write_text(text, encoding="utf-8")
-
-
-def _signature(alerts: list[dict[str, Any]]) -> Counter[tuple[str, str, tuple[str, ...]]]:
-    return Counter((a["alert_id"], a["level"], tuple(a.get("evidence", ()))) for a in alerts if a["type"] == "case")
-
-
-def _wait_records(client: redis.Redis, prefix: str, ids: set[str], timeout_s: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        stored = {i: client.hgetall(f"{prefix}alert:{i}") for i in ids}
-        if all(stored.values()):
-            return stored
-        time.sleep(0.3)
-    raise AssertionError(f"case alerts never reached Redis: {sorted(i for i, v in stored.items() if not v)}")
-
-
-def _on_feed(client: redis.Redis, key: str, alert_id: str) -> bool:
-    entries: Any = client.xrange(key)
-    return any(f.get(b"alert_id", b"").decode() == alert_id for _, f in entries)
-
-
 def test_case_alerts_flow_from_kafka_to_the_desk_and_replay_agrees(
     stack: Settings, tmp_path: Path, unique: str, redis_client: redis.Redis
 ) -> None:
     data = tmp_path / "data"
     records = _records(unique)
-    _write(data, records)
+    write_channel_files(data, records)
     loaded = thresholds.load().thresholds
     replayed = [a.to_dict() for a in iter_alerts(iter_events(data, stack, loaded), pipeline_for(loaded))]
     case_ids = {a["alert_id"] for a in replayed if a["type"] == "case"}
@@ -120,29 +98,20 @@ def test_case_alerts_flow_from_kafka_to_the_desk_and_replay_agrees(
     try:
         engine.start()
         cat = engine.catalog
-        topics = {"petitions": cat.petitions.name, "hotline-calls": cat.hotline_calls.name,
-                  "grid-reports": cat.grid_reports.name}  # fmt: skip
-        with Publisher(stack.kafka_bootstrap) as pub:
-            for name, rows in records.items():
-                for r in rows:
-                    pub.send(topics[name], json.dumps(r, ensure_ascii=False).encode())
-            pub.flush()
+        publish_channel_records(stack.kafka_bootstrap, cat, records)
         streamed = jsons(read_topic(stack.kafka_bootstrap, cat.alerts.name, expect=len(replayed), timeout_s=120,
                                     settle_s=5))  # fmt: skip
-        stored = _wait_records(redis_client, prefix, case_ids)
+        stored = wait_alert_hashes(redis_client, prefix, case_ids)
         dead = topic_size(stack.kafka_bootstrap, cat.dead_letters.name)
         feeds = {i: json.loads(h[b"feeds"]) for i, h in stored.items()}
-        on_feed = {
-            i: {name for name in names if _on_feed(redis_client, f"{prefix}feed:{name}", i)}
-            for i, names in feeds.items()
-        }
+        on_feed = feeds_holding(redis_client, prefix, stored)
     finally:
         engine.stop()
         keys = list(redis_client.scan_iter(match=prefix + "*", count=500))
         if keys:
             redis_client.delete(*keys)
     assert dead == 0, engine.log_tail()
-    assert _signature(streamed) == _signature(replayed), engine.log_tail()
+    assert alert_signature(streamed, "case") == alert_signature(replayed, "case"), engine.log_tail()
     assert on_feed == {i: set(names) for i, names in feeds.items()}, "each case alert is on every feed it names"
     assert all({"district", "all"} <= set(names) for names in feeds.values()), feeds  # graded routing
 
