@@ -18,16 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from warning import thresholds
-from warning.analysis.replay import iter_alerts, iter_events, pipeline_for
-from warning.devtools.deskflow import (
-    alert_signature,
-    feeds_holding,
-    publish_channel_records,
-    wait_alert_hashes,
-    write_channel_files,
-)
-from warning.devtools.harness import Engine, jsons, read_topic, topic_size
+from warning.devtools.deskflow import alert_signature, replayed_alerts, run_through_desk, write_channel_files
 from warning.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -85,32 +76,17 @@ def test_case_alerts_flow_from_kafka_to_the_desk_and_replay_agrees(
     data = tmp_path / "data"
     records = _records(unique)
     write_channel_files(data, records)
-    loaded = thresholds.load().thresholds
-    replayed = [a.to_dict() for a in iter_alerts(iter_events(data, stack, loaded), pipeline_for(loaded))]
+    replayed = replayed_alerts(data, stack)
     case_ids = {a["alert_id"] for a in replayed if a["type"] == "case"}
     subjects = {a["subject"] for a in replayed if a["type"] == "case"}
     assert subjects == {f"XF{unique}-{x}" for x in "ABC"}, subjects  # D is quiet
     assert all(a["score"] is not None for a in replayed if a["type"] == "case"), "the shipped model scores"
 
-    prefix = f"test:{unique}:warning:"
-    env = {"WARNING_REDIS_URL": stack.redis_url, "WARNING_REDIS_PREFIX": prefix}
-    engine = Engine(stack, tmp_path / "engine", unique, extra_env=env)
-    try:
-        engine.start()
-        cat = engine.catalog
-        publish_channel_records(stack.kafka_bootstrap, cat, records)
-        streamed = jsons(read_topic(stack.kafka_bootstrap, cat.alerts.name, expect=len(replayed), timeout_s=120,
-                                    settle_s=5))  # fmt: skip
-        stored = wait_alert_hashes(redis_client, prefix, case_ids)
-        dead = topic_size(stack.kafka_bootstrap, cat.dead_letters.name)
-        feeds = {i: json.loads(h[b"feeds"]) for i, h in stored.items()}
-        on_feed = feeds_holding(redis_client, prefix, stored)
-    finally:
-        engine.stop()
-        keys = list(redis_client.scan_iter(match=prefix + "*", count=500))
-        if keys:
-            redis_client.delete(*keys)
-    assert dead == 0, engine.log_tail()
+    run = run_through_desk(
+        stack, tmp_path / "engine", unique, redis_client, records, expect=len(replayed), ids=case_ids
+    )
+    streamed, stored, feeds, on_feed, engine = run.streamed, run.stored, run.feeds, run.on_feed, run.engine
+    assert run.dead == 0, engine.log_tail()
     assert alert_signature(streamed, "case") == alert_signature(replayed, "case"), engine.log_tail()
     assert on_feed == {i: set(names) for i, names in feeds.items()}, "each case alert is on every feed it names"
     assert all({"district", "all"} <= set(names) for names in feeds.values()), feeds  # graded routing

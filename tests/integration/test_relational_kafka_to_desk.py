@@ -22,16 +22,7 @@ from typing import Any
 import pytest
 import redis
 
-from warning import thresholds
-from warning.analysis.replay import iter_alerts, iter_events, pipeline_for
-from warning.devtools.deskflow import (
-    alert_signature,
-    feeds_holding,
-    publish_channel_records,
-    wait_alert_hashes,
-    write_channel_files,
-)
-from warning.devtools.harness import Engine, jsons, read_topic, topic_size
+from warning.devtools.deskflow import alert_signature, replayed_alerts, run_through_desk, write_channel_files
 from warning.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -93,34 +84,16 @@ def test_relational_alerts_flow_from_kafka_to_street_and_department_desks_and_re
     data = tmp_path / "data"
     records = _records(unique)
     write_channel_files(data, records)
-    loaded = thresholds.load().thresholds
-    replayed = [a.to_dict() for a in iter_alerts(iter_events(data, stack, loaded), pipeline_for(loaded))]
+    replayed = replayed_alerts(data, stack)
     rel = [a for a in replayed if a["type"] == "relational"]
     rel_ids = {a["alert_id"] for a in rel}
     final = {a["alert_id"]: a for a in rel}  # last emission per id (an upgrade keeps the id)
     assert {a["unit"] for a in final.values()} == {"S02", "S03"}, final  # C is quiet; one alert per person
     assert len(final) == 2, final
 
-    prefix = f"test:{unique}:warning:"
-    env = {"WARNING_REDIS_URL": stack.redis_url, "WARNING_REDIS_PREFIX": prefix}
-    engine = Engine(stack, tmp_path / "engine", unique, extra_env=env)
-    try:
-        engine.start()
-        cat = engine.catalog
-        publish_channel_records(stack.kafka_bootstrap, cat, records)
-        streamed = jsons(
-            read_topic(stack.kafka_bootstrap, cat.alerts.name, expect=len(replayed), timeout_s=120, settle_s=5)
-        )
-        stored = wait_alert_hashes(redis_client, prefix, rel_ids)
-        dead = topic_size(stack.kafka_bootstrap, cat.dead_letters.name)
-        feeds = {i: json.loads(h[b"feeds"]) for i, h in stored.items()}
-        on_feed = feeds_holding(redis_client, prefix, stored)
-    finally:
-        engine.stop()
-        keys = list(redis_client.scan_iter(match=prefix + "*", count=500))
-        if keys:
-            redis_client.delete(*keys)
-    assert dead == 0, engine.log_tail()
+    run = run_through_desk(stack, tmp_path / "engine", unique, redis_client, records, expect=len(replayed), ids=rel_ids)
+    streamed, stored, feeds, on_feed, engine = run.streamed, run.stored, run.feeds, run.on_feed, run.engine
+    assert run.dead == 0, engine.log_tail()
     # replay of the same input: the same relational alert ids, levels and evidence
     assert alert_signature(streamed, "relational") == alert_signature(replayed, "relational"), engine.log_tail()
     assert on_feed == {i: set(names) for i, names in feeds.items()}, "each alert is on every feed it names"

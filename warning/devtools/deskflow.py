@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from warning import thresholds
+from warning.analysis.replay import iter_alerts, iter_events, pipeline_for
+from warning.devtools.harness import Engine, jsons, read_topic, topic_size
+from warning.settings import Settings
 from warning.stream.publish import Publisher
 from warning.topics import Catalog
 
@@ -71,3 +76,48 @@ def feeds_holding(client: redis.Redis, prefix: str, stored: dict[str, Any]) -> d
 def _on_feed(client: redis.Redis, key: str, alert_id: str) -> bool:
     entries: Any = client.xrange(key)
     return any(f.get(b"alert_id", b"").decode() == alert_id for _, f in entries)
+
+
+def replayed_alerts(data: Path, settings: Settings) -> list[dict[str, Any]]:
+    """What replay raises on the channel files: the stream's expected output."""
+    loaded = thresholds.load().thresholds
+    return [a.to_dict() for a in iter_alerts(iter_events(data, settings, loaded), pipeline_for(loaded))]
+
+
+@dataclass(frozen=True)
+class DeskRun:
+    """What one real worker made of the records: its alerts topic, Redis hashes and feeds."""
+
+    streamed: list[dict[str, Any]]
+    stored: dict[str, Any]  # alert id -> its Redis hash
+    dead: int
+    feeds: dict[str, list[str]]  # alert id -> the feeds its hash names
+    on_feed: dict[str, set[str]]  # alert id -> the feeds that really hold an entry for it
+    engine: Engine  # stopped; for its log tail in assertion messages
+
+
+def run_through_desk(
+    stack: Settings, workdir: Path, unique: str, client: redis.Redis, records: Records, *, expect: int, ids: set[str]
+) -> DeskRun:
+    """Publish the records to a real worker's own topics and collect what reached the desks.
+
+    The worker routes into the test's own key prefix, which is deleted afterwards whatever happens.
+    """
+    prefix = f"test:{unique}:warning:"
+    env = {"WARNING_REDIS_URL": stack.redis_url, "WARNING_REDIS_PREFIX": prefix}
+    engine = Engine(stack, workdir, unique, extra_env=env)
+    try:
+        engine.start()
+        cat = engine.catalog
+        publish_channel_records(stack.kafka_bootstrap, cat, records)
+        streamed = jsons(read_topic(stack.kafka_bootstrap, cat.alerts.name, expect=expect, timeout_s=120, settle_s=5))
+        stored = wait_alert_hashes(client, prefix, ids)
+        dead = topic_size(stack.kafka_bootstrap, cat.dead_letters.name)
+        feeds = {i: json.loads(h[b"feeds"]) for i, h in stored.items()}
+        on_feed = feeds_holding(client, prefix, stored)
+    finally:
+        engine.stop()
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+    return DeskRun(streamed, stored, dead, feeds, on_feed, engine)
