@@ -70,17 +70,26 @@ def _event() -> Any:
     return FakeEvent()
 
 
+def _handle_one_event(table: dict[str, Any], alerts: FakeTopic) -> asyncio.Task[None]:
+    """The agent's batch handler on one event, whose alert goes to `alerts` (running loop needed)."""
+    runtime: Any = SimpleNamespace(metrics=Metrics.create(CollectorRegistry()))
+    engine: Any = FakeEngine()
+    return asyncio.create_task(
+        handle_partition(runtime, engine, table, "street", 0, [_event()], (alerts, FakeTopic(), {}))
+    )
+
+
+async def _until_sent(alerts: FakeTopic, n: int) -> None:
+    while len(alerts.acks) < n:
+        await asyncio.sleep(0)
+
+
 def test_state_is_written_only_after_the_alert_is_acknowledged() -> None:
     async def scenario() -> None:
         table: dict[str, Any] = {}
         alerts = FakeTopic()
-        runtime: Any = SimpleNamespace(metrics=Metrics.create(CollectorRegistry()))
-        engine: Any = FakeEngine()
-        task = asyncio.create_task(
-            handle_partition(runtime, engine, table, "street", 0, [_event()], (alerts, FakeTopic(), {}))
-        )
-        while not alerts.acks:
-            await asyncio.sleep(0)
+        task = _handle_one_event(table, alerts)
+        await _until_sent(alerts, 1)
         for _ in range(5):
             await asyncio.sleep(0)
         assert alerts.sent == [{"alert_id": "a1"}]
@@ -96,16 +105,10 @@ def test_an_unacknowledged_alert_is_sent_again_before_state() -> None:
     async def scenario() -> None:
         table: dict[str, Any] = {}
         alerts = FakeTopic()
-        runtime: Any = SimpleNamespace(metrics=Metrics.create(CollectorRegistry()))
-        engine: Any = FakeEngine()
-        task = asyncio.create_task(
-            handle_partition(runtime, engine, table, "street", 0, [_event()], (alerts, FakeTopic(), {}))
-        )
-        while not alerts.acks:
-            await asyncio.sleep(0)
+        task = _handle_one_event(table, alerts)
+        await _until_sent(alerts, 1)
         alerts.acks[0].set_exception(RuntimeError("broker gone"))
-        while len(alerts.acks) < 2:
-            await asyncio.sleep(0)
+        await _until_sent(alerts, 2)
         assert table == {}
         alerts.acks[1].set_result(None)
         await task
