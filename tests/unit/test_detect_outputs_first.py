@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from warning.core.engine import Report
+from warning.core.engine import Failure, Report
 from warning.metrics import Metrics
 from warning.stream.detect import handle_partition
 
@@ -113,5 +113,34 @@ def test_an_unacknowledged_alert_is_sent_again_before_state() -> None:
         alerts.acks[1].set_result(None)
         await task
         assert len(alerts.sent) == 2 and table == {"0/~seen": ["x"]}
+
+    asyncio.run(scenario())
+
+
+class FailingEngine(FakeEngine):
+    """A detector that raised on the event: the agent dead-letters it instead of an alert."""
+
+    def deliver(self, kv: Any, message: Any) -> Report:
+        kv.put("~seen", [message.key])
+        failure = Failure("dynamic", {"event_id": "e1"}, "ValueError: year 1", "trace")
+        return Report(failures=[failure])
+
+
+def test_a_dead_letter_is_acknowledged_before_state_and_sent_again_if_not() -> None:
+    async def scenario() -> None:
+        table: dict[str, Any] = {}
+        dead = FakeTopic()
+        runtime: Any = SimpleNamespace(metrics=Metrics.create(CollectorRegistry()))
+        engine: Any = FailingEngine()
+        task = asyncio.create_task(
+            handle_partition(runtime, engine, table, "street", 0, [_event()], (FakeTopic(), dead, {}))
+        )
+        await _until_sent(dead, 1)
+        dead.acks[0].set_exception(RuntimeError("broker gone"))
+        await _until_sent(dead, 2)
+        assert table == {}, "state written before the broker acknowledged the dead letter"
+        dead.acks[1].set_result(None)
+        await task
+        assert len(dead.sent) == 2 and dead.sent[0] == dead.sent[1] and table == {"0/~seen": ["x"]}
 
     asyncio.run(scenario())

@@ -184,7 +184,7 @@ async def _emit(
             received_at=received_at(m),
         )
         metrics.detector_failures.labels(detector=failure.detector).inc()
-        await send_dead_letter(runtime, dead_topic, stamped, "")  # awaited at the flush below
+        sent.append(await send_dead_letter(runtime, dead_topic, stamped, ""))
     for message in report.messages:
         target = topics.get(message.key_space)
         if target is not None:
@@ -192,8 +192,6 @@ async def _emit(
             sent.append(await _send(target, message.key.encode(), value))
     for topic, key, value, fut in sent:
         await _acked(topic, key, value, fut)
-    if report.failures:  # dead letters go through the shared helper, which does not keep the futures
-        await dead_topic.app.producer.flush()
 
 
 Sent = tuple[Any, bytes, Any, Any]

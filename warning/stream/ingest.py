@@ -151,17 +151,25 @@ async def _forward(runtime: Runtime, event: Event, topics: Mapping[KeySpace, Any
         runtime.metrics.events_out.labels(topic=topic.get_topic_name()).inc()
 
 
-async def send_dead_letter(runtime: Runtime, dead_topic: Any, letter: DeadLetter, channel: str) -> None:
-    """Write a dead letter and count it (ingest and the detector agents share this)."""
-    await dead_topic.send(
-        key=letter.source_topic.encode(), value=json.dumps(letter.to_dict(), ensure_ascii=False).encode()
-    )
+async def send_dead_letter(
+    runtime: Runtime, dead_topic: Any, letter: DeadLetter, channel: str
+) -> tuple[Any, bytes, bytes, Any]:
+    """Write a dead letter and count it (ingest and the detector agents share this).
+
+    Returns the topic, key, value and the future of the broker's acknowledgement, so a caller
+    that must not write state before its outputs are acknowledged (the detect agent) can wait
+    for it and re-send on failure.
+    """
+    key = letter.source_topic.encode()
+    value = json.dumps(letter.to_dict(), ensure_ascii=False).encode()
+    fut = await dead_topic.send(key=key, value=value)
     if channel:
         runtime.metrics.events_dead_lettered.labels(channel=channel, reason=letter.reason).inc()
     runtime.metrics.events_out.labels(topic=dead_topic.get_topic_name()).inc()
     log.warning(
         "dead_lettered", channel=channel, reason=letter.reason, partition=letter.partition, offset=letter.offset
     )
+    return dead_topic, key, value, fut
 
 
 async def _send_marks(
