@@ -94,7 +94,8 @@ class Settings(BaseSettings):
         default=120.0,
         gt=0,
         description="WARNING_HEALTH_STALL_SECONDS: /healthz turns 503 when messages wait (lag > 0) and no "
-        "agent has processed a batch for this long (Faust's stalled consumer, faust#175)",
+        "agent has processed a batch for this long (Faust's stalled consumer, faust#175), or when one "
+        "partition's messages have waited unread for this long (a partition never fetched, faust#629)",
     )
     bind_host: str = Field(
         default="127.0.0.1",

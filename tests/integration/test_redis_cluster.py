@@ -13,6 +13,7 @@ cluster: ACL users on every node, "my unit and below" patterns, the console's lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -100,7 +101,15 @@ def _feed_signature(rows: list[tuple[str, dict[str, str]]]) -> Counter[tuple[str
     return Counter((f["alert_id"], f.get("level", ""), f.get("kind", "")) for _, f in rows)
 
 
-async def _wait_final(sink: RedisAlertSink, final: Mapping[str, str], timeout_s: float) -> dict[str, str]:
+async def _wait_final(
+    sink: RedisAlertSink, final: Mapping[str, str], engines: list[Engine], restarts: list[str], timeout_s: float
+) -> dict[str, str]:
+    """The stored levels once they are `final`, restarting a worker whose /healthz says 503 meanwhile.
+
+    That is the deployment's contract (compose and the production guide restart on 503): a
+    partition aiokafka never fetches after the rebalance (faust#629) is the worker's to report
+    and the orchestrator's to cure; what is under test is that nothing is lost either way.
+    """
     deadline = time.monotonic() + timeout_s
     got: dict[str, str] = {}
     while time.monotonic() < deadline:
@@ -108,15 +117,34 @@ async def _wait_final(sink: RedisAlertSink, final: Mapping[str, str], timeout_s:
         got = {r.alert_id: r.level for r in records}
         if got == final:
             return got
+        for e in engines:
+            restarts.extend(await asyncio.to_thread(e.supervise))
         await asyncio.sleep(0.5)
     return got
+
+
+def _diagnosis(engines: list[Engine], restarts: list[str]) -> str:
+    """What a failure message needs: restarts, each worker's health and lag, its warnings."""
+    lines = [f"restarts: {restarts}"]
+    for i, e in enumerate(engines):
+        lines.append(f"w{i} health: {e.health()}")
+        with contextlib.suppress(OSError):
+            lines += [f"w{i} {m}" for m in e.metrics().splitlines() if m.startswith("warning_consumer_lag")]
+        lines += [f"w{i} {m}" for m in e.log_tail(4000).splitlines() if "[WARNING]" in m or "[ERROR]" in m][-15:]
+    return "\n".join(lines)
 
 
 async def test_two_workers_deliver_a_simulated_district_into_redis_cluster(
     stack: Settings, tmp_path: Path, unique: str, cluster_url: str, csink: RedisAlertSink
 ) -> None:
     # the test cluster has no ACL users: no stack dir, so no generated engine password is added
-    env = {"WARNING_REDIS_URL": cluster_url, "WARNING_REDIS_PREFIX": csink.prefix, "WARNING_STACK_DIR": str(tmp_path)}
+    env = {
+        "WARNING_REDIS_URL": cluster_url,
+        "WARNING_REDIS_PREFIX": csink.prefix,
+        "WARNING_STACK_DIR": str(tmp_path),
+        "WARNING_HEALTH_STALL_SECONDS": "20",  # a stuck partition is reported (and cured) within the wait
+    }
+    restarts: list[str] = []
     engines = [Engine(stack, tmp_path / f"w{i}", unique, partitions=4, extra_env=env) for i in range(2)]
     with ThreadPoolExecutor(2) as pool:
         started = [pool.submit(e.start) for e in engines]
@@ -129,12 +157,14 @@ async def test_two_workers_deliver_a_simulated_district_into_redis_cluster(
                     pub.send(engines[0].catalog.alerts.name, json.dumps(a.to_dict()).encode(), key=a.alert_id.encode())
             mem = await _expected(alerts)
             final = {r.alert_id: r.level for r in mem.records.values()}
-            got = await _wait_final(csink, final, timeout_s=90)  # a second worker joining mid-run rebalances the group
+            # a second worker joining mid-run rebalances the group
+            got = await _wait_final(csink, final, engines, restarts, timeout_s=150)
+            diagnosis = _diagnosis(engines, restarts)
             metrics = [e.metrics() for e in engines]
         finally:
             for e in engines:
                 e.stop()
-    assert got == final, f"{len(set(final) - set(got))} missing, {len(got)} stored; {engines[0].log_tail(20)}"
+    assert got == final, f"{len(set(final) - set(got))} missing, {len(got)} stored; {diagnosis}"
     assert len(alerts) > len(final) >= 10, "upgrades and many distinct alerts must both be exercised"
 
     for name in sorted(mem.feeds)[:FEEDS_OF_INTEREST]:
@@ -145,7 +175,7 @@ async def test_two_workers_deliver_a_simulated_district_into_redis_cluster(
 
     # both workers ran in one group and together delivered everything; how the partitions split
     # depends on when the second worker's join completes (in a loaded run one may hold all four),
-    # so the split itself is not asserted
+    # so the split itself is not asserted (nor the sum after a restart, which resets a worker's counters)
     delivered = [
         sum(
             float(line.rsplit(" ", 1)[1])
@@ -154,7 +184,7 @@ async def test_two_workers_deliver_a_simulated_district_into_redis_cluster(
         )
         for text in metrics
     ]
-    assert len(delivered) == 2 and sum(delivered) >= len(final), delivered
+    assert len(delivered) == 2 and (restarts or sum(delivered) >= len(final)), delivered
 
     records, _ = await report.read(csink)  # `warning report` scans every node of the cluster
     assert {r.alert_id for r in records} == set(final)

@@ -104,6 +104,27 @@ class Engine:
             self.proc.wait()
         terminate(self.proc, grace_s=40)
 
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """/healthz's status and body (status 0 when the worker does not answer)."""
+        import urllib.error
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/healthz", timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+        except OSError:
+            return 0, {}
+
+    def supervise(self) -> list[str]:
+        """Do what the orchestrator does on a 503: restart the worker; the reasons, if it did."""
+        status, body = self.health()
+        if status != 503:
+            return []
+        self.stop()
+        self.start()
+        return [str(r) for r in body.get("reasons", [])]
+
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as r:
             text: str = r.read().decode()

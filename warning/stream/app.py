@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from warning import logs
 from warning.core.engine import Engine
-from warning.core.health import Limits, Verdict, assess
+from warning.core.health import Limits, Mark, Verdict, assess, stuck, watch
 from warning.core.ingest import Pseudonymiser
 from warning.core.ports import KeySpace
 from warning.core.units import Hierarchy
@@ -66,6 +66,10 @@ class Runtime:
     """Monotonic time of each agent's last processed batch (the health check reads it)."""
     lag: int = 0
     """Messages behind the log end over every assigned partition (the lag timer sets it)."""
+    marks: dict[str, Mark] = field(default_factory=dict)
+    """Each assigned partition's read position and when it last moved (the lag timer sets them)."""
+    halted: set[str] = field(default_factory=set)
+    """Input topics an operator must look at (ingest paused them on purpose; not stuck)."""
     zone: tzinfo | None = None
     """The district's time zone (WARNING_TIMEZONE): ingest converts every time to it."""
     hierarchy: Hierarchy | None = None
@@ -217,19 +221,21 @@ def _register_timers(app: faust.App, runtime: Runtime) -> None:
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
     async def measure_lag() -> None:
-        """Consumer lag per topic, internal topics included (a bounded label set: topic names)."""
+        """Consumer lag per topic, internal topics included (a bounded label set: topic names).
+
+        Health reads only the topics an agent consumes: a changelog partition is read during
+        recovery and then never again, so its "lag" is the worker's own later writes.
+        """
         consumer = app.consumer
+        consumed = {spec.name for spec in runtime.catalog.specs.values()} - runtime.halted
         try:
-            lags: dict[str, int] = {}
-            for tp in consumer.assignment():
-                read = getattr(consumer, "_read_offset", {}).get(tp)  # faust has no public read position
-                high = consumer.highwater(tp)
-                if high is None:
-                    continue
-                lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - ((read or -1) + 1))
+            lags, readings = lag_readings(consumer, consumed)
             for topic_name, lag in lags.items():
                 metrics.consumer_lag.labels(topic=topic_name).set(lag)
-            runtime.lag = sum(lags.values())
+            runtime.lag = sum(max(0, high - position) for position, high in readings.values())
+            # Faust pauses fetching on purpose while it rebalances or recovers tables
+            settling = bool(getattr(app, "rebalancing", False) or getattr(app, "in_recovery", False))
+            runtime.marks = {} if settling else watch(runtime.marks, readings, time.monotonic())
         except Exception:
             log.debug("lag_measure_failed")
 
@@ -291,10 +297,36 @@ def _register_pages(app: faust.App, runtime: Runtime) -> None:
         return web.json(body, status=200 if verdict.ok else 503)
 
 
+def lag_readings(consumer: Any, consumed: set[str]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """Lag per topic (every assigned one), and `topic/partition -> (position, end)` of `consumed`."""
+    lags: dict[str, int] = {}
+    readings: dict[str, tuple[int, int]] = {}
+    for tp, position, high in _positions(consumer):
+        lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - position)
+        if tp.topic in consumed:
+            readings[f"{tp.topic}/{tp.partition}"] = (position, high)
+    return lags, readings
+
+
+def _positions(consumer: Any) -> Iterator[tuple[Any, int, int]]:
+    """Each assigned partition with the next offset this worker will read and the log end.
+
+    Faust has no public read position: the later of its last read offset and its committed
+    offset (the next to read) is what it has consumed.
+    """
+    read_offsets = getattr(consumer, "_read_offset", {})
+    committed = getattr(consumer, "_committed_offset", {})
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is not None:
+            yield tp, max((read_offsets.get(tp) or -1) + 1, committed.get(tp) or 0), high
+
+
 def health(runtime: Runtime, now: float) -> Verdict:
     """The /healthz verdict (`warning.core.health.assess`) from the runtime's readings at `now`.
 
-    Stalled consumer (faust#175: lag > 0, no batch for WARNING_HEALTH_STALL_SECONDS) or Redis
+    Stalled consumer (faust#175: lag > 0, no batch for WARNING_HEALTH_STALL_SECONDS), a stuck
+    partition (faust#629: messages waiting, position unmoved for as long) or Redis
     out of the router's reach for WARNING_HEALTH_REDIS_SECONDS: the process lives, nothing
     useful happens, so an orchestrator restarts the worker on the 503.
     """
@@ -305,6 +337,7 @@ def health(runtime: Runtime, now: float) -> Verdict:
         last_progress=max(runtime.progress.values(), default=None),
         redis_down_since=getattr(runtime.deliverer, "unreachable_since", None),
         limits=Limits(settings.health_stall_seconds, settings.health_redis_seconds),
+        stuck_partitions=stuck(runtime.marks, now, settings.health_stall_seconds),
     )
 
 

@@ -214,6 +214,7 @@ async def _halt_channel(app: faust.App, runtime: Runtime, channel: str, topic: A
     """Pause one channel's partitions; the rest of the engine keeps working."""
     tps = [tp for tp in app.consumer.assignment() if tp.topic == topic.get_topic_name()]
     app.consumer.pause_partitions(tps)
+    runtime.halted.add(topic.get_topic_name())
     runtime.metrics.ingest_halted.labels(channel=channel).set(1)
     log.critical(
         "ingest_halted",
