@@ -62,7 +62,9 @@ def test_service_addresses_match() -> None:
     assert f"PLAINTEXT://kafka:{kafka_port}" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     url = urlsplit(env["WARNING_REDIS_URL"])
     assert (url.hostname, url.port, url.username) == ("redis", 6379, "engine")
-    assert "--appendonly" in SERVICES["redis"]["command"]
+    command = SERVICES["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--appendfsync") + 1] == "always"  # as the local stack: no acked entry lost
 
 
 def test_compose_redis_has_no_open_default_user() -> None:

@@ -76,6 +76,7 @@ def test_redis_config_follows_settings(cfg: Settings) -> None:
         "port 16379",
         "bind 127.0.0.1",
         "appendonly yes",
+        "appendfsync always",  # an acknowledged feed entry survives a host crash, not only a SIGKILL
         "daemonize no",
         f'dir "{root / "redis" / "data"}"',
         f'aclfile "{root / "redis" / "users.acl"}"',
