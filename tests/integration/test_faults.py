@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 # the most telling scenarios, kept short for `make test` (~1 min each on an idle 2-core machine):
 # a worker and a broker SIGKILL, and the poison records of hole 1 beside 600 fuzzed ones (one
-# run for both: the bench runs them apart, and the outages, rebalance, AOF loss and the soak)
+# run for both: the bench runs them apart, and the outages, rebalance and the soak)
 SPECS = bench_faults.scenarios(fuzz_n=600)
 SPECS["poison_and_fuzz"] = replace(SPECS["fuzz"], sim=bench_faults.SMALL, rate=300, poison=True)
 NAMES = ["worker_sigkill", "broker_sigkill", "poison_and_fuzz"]
