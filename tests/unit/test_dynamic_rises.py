@@ -113,3 +113,32 @@ def test_state_stays_json_after_a_rise() -> None:
     events = background(40, 1 / 30) + rise(22, 12, 3.0)
     state, _ = run(DynamicDetector(), events)
     assert json.loads(json.dumps(state)) == state
+
+
+def test_a_rise_is_raised_on_the_report_that_tips_it_once_not_again_at_the_close() -> None:
+    """The open day's count so far is tested: the alert comes at one of the crossing day's
+    reports (they arrive 08:00-20:00), not at the next day's first event, and only once."""
+    events = background(40, 1 / 30) + rise(22, 12, 3.0)
+    _, found = run(DynamicDetector(), events)
+    hits = cusum_alerts(found, "S01-C01-G07")
+    assert len(hits) == 1, [(a.alert_id, a.created_at) for a in hits]
+    assert 8 <= hits[0].created_at.hour < 20, hits[0].created_at
+    rise_times = {e.occurred_at for e in rise(22, 12, 3.0)}
+    assert hits[0].created_at in rise_times
+
+
+def test_the_open_day_test_raises_the_same_rises_as_the_close() -> None:
+    """Same alarms, earlier: with the open-day test stubbed out, the close raises one per rise too."""
+    events = background(40, 1 / 30, seed=5) + rise(22, 12, 3.0) + rise(25, 10, 4.0, grid="S01-C01-G19", seed=6)
+    _, found = run(DynamicDetector(), events)
+
+    class CloseOnly(DynamicDetector):
+        def _rise_today(self, *args: Any, **kw: Any) -> list[Alert]:
+            return []
+
+    _, found_late = run(CloseOnly(), events)
+    early = sorted((a.unit, a.created_at) for a in cusum_alerts(found))
+    late = sorted((a.unit, a.created_at) for a in cusum_alerts(found_late))
+    assert [u for u, _ in early] == [u for u, _ in late] == ["S01-C01-G07", "S01-C01-G19"]
+    for (_, t_early), (_, t_late) in zip(early, late, strict=True):
+        assert t_early < t_late and t_late - t_early < timedelta(days=1)

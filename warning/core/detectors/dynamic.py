@@ -91,13 +91,16 @@ State (JSON, compact: it goes through a Kafka changelog on every update)::
      "mr": [[local hour, grid_id, category, word 0/1, crowd 0/1], ...],  # marked, open windows
      "ep": {"S03-C02-G05/labour": [first window bucket, last alert hour]}}  # open episodes
 
-    series = [n, t, window, day_blocks, cusum]    # trailing empty parts omitted
-      n           decayed event count at hour t (5 significant digits)
-      t           hour of the last event, relative to t0
-      window      [[hour - t0, count, event ids...], ...]  the open window's buckets; at most
-                  `evidence_max` ids in all (the newest), which are the alert's evidence
-      day_blocks  counts per window-sized block of the current day (dispersion, CUSUM)
-      cusum       [S, days, observed, expected] while the CUSUM is running
+    series = [n, window, cusum, hours]    # trailing empty parts omitted
+      n           decayed event count at the start of the current day (5 significant digits)
+      window      [[hour of the day's clock, count, event ids...], ...]: the open window's
+                  buckets and, for a grid series, the rest of the current day (its blocks feed
+                  the dispersion and the CUSUM); ids only inside the window, at most
+                  `evidence_max` in all (the newest), which are the alert's evidence
+      cusum       [S, days, observed, expected] while the CUSUM is running, then the local
+                  day its open-day count already crossed the threshold (the alert went out
+                  then; the day's close resets the run without a second alert)
+      hours       a street series' 24 hourly counts of the current day (the shape learns them)
 
 Grid keys drop the street prefix (``S03-C02-G05`` -> ``C02-G05``; a grid outside its street's
 code space keeps its full code behind ``!``); ``*`` is the street series.
@@ -418,7 +421,44 @@ class DynamicDetector(WholeStateDetector):
         rules = self._rule_indicators(event)
         inds = inds + rules if (inds or p.rules_alone) else inds
         a = self._alert(st, f"{grid}/{cat}", grid, "grid", ctx, inds + mc, _ids(rec, hd - p.window_hours), details)
-        return [a] if a is not None else []
+        return ([a] if a is not None else []) + self._rise_today(st, series, gsub, ctx)
+
+    def _rise_today(self, st: dict[str, Any], series: dict[str, Any], gsub: str, ctx: _Ctx) -> list[Alert]:
+        """A running CUSUM tested with the open day's count so far, so a slow rise is raised on
+        the report that tips it rather than when the day closes (up to a day later).
+
+        The day's step is increasing in its count and the day's expectation is the one the close
+        will use, so a crossing now is one the close would make too: the same alarms, earlier,
+        never extra ones. Only a running CUSUM is tested (a run starts at a day's close).
+        """
+        p = self._p
+        n, w, c, d = _unpack(series[gsub])
+        if not (ctx.warm and c and float(c[0]) > 0 and (len(c) < 5 or int(c[4]) != st["day"])):
+            return []
+        wh, cat = p.window_hours, ctx.event.category
+        blocks = [0] * self._blocks
+        for b in w:
+            if 0 <= b[0] < 24:
+                blocks[b[0] // wh] += int(b[1])
+        y = sum(blocks)
+        rate = self._rate(max(0.0, n - y), 0, st)
+        shape = _Shape(st, cat, p.shape_prior, self._cal)
+        hours = [shape.hour_factor(hh) * shape.day_factor(st["day"]) for hh in range(24)]
+        mu = rate * sum(hours)
+        if mu <= 0:
+            return []
+        mubs = [rate * sum(hours[b * wh : (b + 1) * wh]) for b in range(self._blocks)]
+        alpha_day = ctx.alpha * sum(m * m for m in mubs) / (mu * mu)
+        cs = nb_cusum_step(float(c[0]), y, mu, alpha_day, self._cusum_ratio(mu))
+        n_series = self._family(st["s"], grid_level=True)
+        if cs < p.cusum_threshold + math.log(n_series):
+            return []
+        rise = (cs, int(c[1]) + 1, int(c[2]) + y, float(c[3]) + mu)
+        unit = self._unit(gsub, st["street"])
+        evidence = tuple(str(x) for b in w for x in b[2:])
+        a = self._rise_alert(unit, cat, False, rise, ctx.alpha, n_series, evidence, st["day"], ctx.now, ctx.hist_days)
+        series[gsub] = _pack(n, w, [*c[:4], st["day"]], d)
+        return [self._continuing(st, a, st["day"])]
 
     def _score_street(self, st: dict[str, Any], series: dict[str, Any], ctx: _Ctx, mc: list[Indicator]) -> list[Alert]:
         """The street x category window: kept at every setting (its hourly counts feed the shape),
@@ -868,6 +908,7 @@ class DynamicDetector(WholeStateDetector):
                 w = [[b[0] - shift, *b[1:]] for b in w if b[0] - shift > -wh]
                 n_next = n * math.exp(-shift / self._tau)
                 cs, cd, cy, cm = (float(c[0]), int(c[1]), int(c[2]), float(c[3])) if c else (0.0, 0, 0, 0.0)
+                raised = int(c[4]) if len(c) > 4 else None  # the day whose open count raised it
                 scored = p.street_level if is_street else p.grid_level
                 # with grids scored, a street-wide rise of a category is the pattern detector's
                 # question (a season, a campaign); measured on seeds 11-12: street CUSUM alerts
@@ -901,7 +942,9 @@ class DynamicDetector(WholeStateDetector):
                         cd, cy, cm = cd + 1, cy + y, cm + mu
                     else:
                         cs, cd, cy, cm = 0.0, 0, 0, 0.0
-                    if cs >= h_cusum:
+                    if dd == raised:
+                        cs, cd, cy, cm = 0.0, 0, 0, 0.0  # alerted during the day (`_rise_today`)
+                    elif cs >= h_cusum:
                         unit = self._unit(sub, st["street"])
                         evidence = tuple(str(x) for b in w for x in b[2:])
                         rise = (cs, cd, cy, cm)
