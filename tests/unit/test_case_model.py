@@ -119,3 +119,15 @@ def test_regularisation_is_chosen_by_time_cv_on_the_fit_slice() -> None:
     # 29 noise columns and a small sample: the strongest penalty wins over the weakest
     assert c < max(cm.C_GRID)
     assert cm.choose_c(x[:5], np.zeros(5, dtype=int)) == 0.3  # no fold with both outcomes: the default
+
+
+def test_l1_or_l2_is_chosen_by_time_cv_and_an_l1_model_scores_in_the_core() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(600, len(FEATURES)))
+    y = (x[:, 0] + 0.5 * x[:, 4] + rng.normal(size=600) > 1.2).astype(int)
+    reg = cm.choose_regularisation(x[:400], y[:400])
+    assert reg in cm.REG_GRID and cm.choose_regularisation(x[:400], y[:400]) == reg  # deterministic
+    cal = cm.fit(x[:400], y[:400], x[400:], y[400:], "sigmoid", reg=("l1", 0.1))
+    scorer = cm.scorer_of(cal, "t")
+    assert np.allclose([scorer.score(row)[0] for row in x], cal.predict_proba(x)[:, 1], atol=1e-9)
+    assert (scorer.coef == 0).sum() > len(FEATURES) // 2  # L1 drops most of the 80-odd noise columns

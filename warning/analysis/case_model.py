@@ -24,7 +24,23 @@ v3: 0.818 → 0.833 sim, 0.957 → 0.959 ind; HistGradientBoosting (300 trees, 8
 on the v3 features 0.817 / 0.950 with a worse log loss on both; C from 0.03 to 1 within 0.003
 AUC; three more "last three records against the case's past" shares lowered CV AUC (0.827 sim,
 0.958 ind) and were dropped. So the linear model stays (per-feature attributions exact, no
-model call per event). Measured: bench/bench_case.py.
+model call per event). Model v4 (87 features: a one-week surge against the 90-day rate, decayed
+two-week paces of loud and of petition records, how recent the last loud record is, failed
+mediations × petition level, failure after reported progress, silence then a loud return,
+life stress with despair, levels climbed in 30 days) also lets time CV on the fit slice choose
+the penalty, L1 or L2 (`choose_regularisation`). Compared by 4-fold expanding-window time CV on
+the training 80% of all six bench seeds (sim 7-9, independent 11-13; the newest 20% never
+looked at), mean CV AUC sim / independent: v3 features + L2 0.797 / 0.954; v4 features + L2
+0.796 / 0.955; v4 + L1 (C 0.3) 0.796 / 0.958 with the lowest log loss on both (L1 was picked on
+5 of the 6 seeds' fit slices). Compared there too and not taken: HistGradientBoosting alone
+0.783 / 0.952; class weights (balanced, 1:3) 0.792-0.794 / 0.952-0.953; recency-weighted fits
+(half-life 1 to ¼ of the window) 0.794-0.781; splines 0.780 / 0.945; char n-gram TF-IDF of the
+texts +0.000; refitting on fit + calibration slices (scored on the last quarter of the training
+80%) 0.801 vs 0.810 sim; scikit-learn's StackingClassifier of logistic + trees 0.829 vs 0.833 on
+sim 7 (and about 20 times slower to train). A fixed
+half-and-half average of the logistic and tree margins did score higher (0.802 / 0.957, 5 of 6
+seeds up) but needs tree path attributions in the core and its weight was not chosen by CV:
+left for later. Measured: bench/bench_case.py.
 The artefact is a skops file (never pickle)
 with the fitted objects and a metadata record: version, feature list, training-data hash,
 scikit-learn version, split dates, metrics. Loading refuses another scikit-learn version or
@@ -272,17 +288,30 @@ def choose_calibration(pipe: Any, xc: np.ndarray, yc: np.ndarray, folds: int = 5
 
 
 C_GRID: Final = (0.03, 0.1, 0.3, 1.0)
-"""Inverse L2 strengths `choose_c` tries (weaker to stronger fits of the standardised features)."""
+"""Inverse L2 strengths `choose_regularisation` tries (weaker to stronger fits of the standardised features)."""
+L1_GRID: Final = (0.1, 0.3, 1.0)
+"""Inverse L1 strengths: L1 sets weak features' weights to exactly 0 (fewer, plainer explanations)."""
+REG_GRID: Final[tuple[tuple[str, float], ...]] = (*(("l2", c) for c in C_GRID), *(("l1", c) for c in L1_GRID))
 
 
-def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = C_GRID, folds: int = 4) -> float:
-    """The regularisation with the lowest log loss in expanding-window time CV on the fit slice.
+def logistic(penalty: str, c: float) -> Any:
+    """Logistic regression with an L2 (lbfgs) or L1 (liblinear: exact zeros, deterministic) penalty."""
+    from sklearn.linear_model import LogisticRegression
+
+    if penalty == "l1":
+        return LogisticRegression(C=c, l1_ratio=1.0, solver="liblinear", max_iter=5000)
+    return LogisticRegression(C=c, max_iter=3000)
+
+
+def choose_regularisation(
+    x: np.ndarray, y: np.ndarray, grid: Sequence[tuple[str, float]] = REG_GRID, folds: int = 4
+) -> tuple[str, float]:
+    """The penalty and strength with the lowest log loss in expanding-window time CV on the fit slice.
 
     `x`, `y` are in decided_at order (`time_split` keeps it): fold k fits on everything before
     its block and scores the block, as the model will be used (on later cases). Only the fit
-    slice is used, never the calibration or test slice. Ties go to the stronger penalty.
+    slice is used, never the calibration or test slice. Ties go to L2, then the stronger penalty.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -290,29 +319,35 @@ def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = C_GRID, folds
     cuts = [round(n * (0.4 + 0.6 * i / folds)) for i in range(folds + 1)]
     blocks = [(a, b) for a, b in itertools.pairwise(cuts) if 0 < y[:a].sum() < a and b > a]
     if not blocks:
-        return 0.3
-    loss: dict[float, float] = {}
-    for c in grid:
+        return ("l2", 0.3)
+    loss: dict[tuple[str, float], float] = {}
+    for penalty, c in grid:
         total = 0.0
         for a, b in blocks:
-            model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000)).fit(x[:a], y[:a])
+            model = make_pipeline(StandardScaler(), logistic(penalty, c)).fit(x[:a], y[:a])
             p = np.clip(model.predict_proba(x[a:b])[:, 1], 1e-6, 1 - 1e-6)
             total += float(-np.mean(y[a:b] * np.log(p) + (1 - y[a:b]) * np.log(1 - p)))
-        loss[c] = total / len(blocks)
-    return min(grid, key=lambda c: (round(loss[c], 4), c))
+        loss[(penalty, c)] = total / len(blocks)
+    return min(grid, key=lambda g: (round(loss[g], 4), g[0] == "l1", g[1]))
+
+
+def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = C_GRID, folds: int = 4) -> float:
+    """`choose_regularisation` restricted to L2 strengths (model v3's search)."""
+    return choose_regularisation(x, y, [("l2", c) for c in grid], folds)[1]
 
 
 def fit(
-    x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray, method: str = "auto", c: float | None = None
-) -> Any:
+    x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray, method: str = "auto",
+    reg: tuple[str, float] | None = None,
+) -> Any:  # fmt: skip
     """Standardise + logistic regression on (x, y); calibrate on the later slice (xc, yc).
 
-    `method`: ``sigmoid`` (Platt), ``isotonic``, or ``auto`` (`choose_calibration`); `c`: the
-    inverse L2 strength, by default chosen by time CV on (x, y) (`choose_c`).
+    `method`: ``sigmoid`` (Platt), ``isotonic``, or ``auto`` (`choose_calibration`); `reg`: the
+    penalty (``l1`` / ``l2``) and its inverse strength, by default chosen by time CV on (x, y)
+    (`choose_regularisation`).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -321,8 +356,8 @@ def fit(
             f"training needs both outcomes in the fit and calibration slices (fit: {int(y.sum())}/{len(y)} "
             f"positive, calibration: {int(yc.sum())}/{len(yc)}); label more cases or a longer history."
         )
-    c = choose_c(x, y) if c is None else c
-    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=c, max_iter=3000))])
+    penalty, c = choose_regularisation(x, y) if reg is None else reg
+    pipe = Pipeline([("scale", StandardScaler()), ("lr", logistic(penalty, c))])
     pipe.fit(x, y)
     if method == "auto":
         method = choose_calibration(pipe, xc, yc)
@@ -585,7 +620,8 @@ def train(
         "data_hash": data_hash(data_dir, labels_path),
         "data_dir": str(data_dir),
         "data_manifest": _manifest(data_dir),
-        "method": f"StandardScaler + LogisticRegression(C={_c_of(cal)}, chosen by time CV on the fit slice), "
+        "method": f"StandardScaler + LogisticRegression({_reg_of(cal)}, chosen by time CV over L1/L2 and C on the "
+        "fit slice), "
         f"{cal.method} calibration on a later slice"
         + (" (chosen by 5-fold CV on that slice)" if method == "auto" else ""),
         "split": {
@@ -602,9 +638,10 @@ def train(
     return cal, meta
 
 
-def _c_of(cal: Any) -> float:
-    """The fitted logistic regression's C (inside the frozen pipeline of the calibrated model)."""
-    return float(cal.calibrated_classifiers_[0].estimator.estimator.named_steps["lr"].C)
+def _reg_of(cal: Any) -> str:
+    """The fitted logistic regression's penalty and C (inside the frozen pipeline of the calibrated model)."""
+    lr = cal.calibrated_classifiers_[0].estimator.estimator.named_steps["lr"]
+    return f"{'L1' if lr.l1_ratio == 1.0 else 'L2'}, C={float(lr.C)}"
 
 
 def _manifest(data_dir: Path) -> dict[str, Any] | None:
