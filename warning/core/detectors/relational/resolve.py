@@ -25,6 +25,11 @@ Each mention (a party's match tokens) is resolved against the entities seen so f
 State entries (all JSON): ``meta`` ``{"next": n}`` (the id counter, only for mentions
 resolved without a `mint`: `entity_id`); ``tok:<key>`` a list of entity ids or
 ``{"cap": n}``; ``ent:<id>`` ``{"k": {kind: [values]}, "n": mentions}`` or ``{"to": id}``.
+The resolver writes its lists as tuples (JSON arrays all the same, and read back as lists
+after a changelog restore): a tuple of strings is dropped from the garbage collector's
+tracking after its first collection, so 10^6 entities' entries are not walked again by every
+full collection - with lists, collection was a third of the resolver's time at 10^5 mentions
+and grew with the state.
 """
 
 from __future__ import annotations
@@ -103,8 +108,9 @@ class Resolver:
     def __init__(self, weights: MatchWeights, params: ResolverParams | None = None) -> None:
         self.weights = weights
         self.params = params or ResolverParams()
-        # a repeat caller's tokens come back unchanged: group them and derive their keys once
-        self._prepared = lru_cache(maxsize=16384)(_prepare)
+        # (a mention's profile is not cached: at ~35 container objects an entry, a cache of
+        # 16,384 profiles doubled the garbage collector's full passes, and halved throughput
+        # on distinct mentions - more than the hits of repeat callers save)
         self._probability = lru_cache(maxsize=4096)(weights.probability)
 
     def find(self, store: StateStore, eid: str) -> str:
@@ -134,7 +140,7 @@ class Resolver:
         while the events it counted were marked seen) would otherwise renumber every later
         person. Without `mint` (linkage tools) ids count up from ``E0``.
         """
-        prepared, sets, keys = self._prepared(tuple(tokens))
+        prepared, sets, keys = _prepare(tokens)
         profile: Profile = prepared
         if not usable(profile):
             return None
@@ -170,12 +176,6 @@ class Resolver:
         self._index(store, keys, target, roots, entries)
         return result
 
-    def _root(self, store: StateStore, eid: str, roots: dict[str, str]) -> str:
-        root = roots.get(eid)
-        if root is None:
-            root = roots[eid] = self.find(store, eid)
-        return root
-
     def _candidates(
         self, store: StateStore, keys: Sequence[str], roots: dict[str, str], entries: dict[str, Any]
     ) -> tuple[list[str], set[str]]:
@@ -184,11 +184,23 @@ class Resolver:
         capped = set()
         for key in keys:
             entry = entries[key] = store.get(f"tok:{key}")
-            if isinstance(entry, list):
-                hits.update({self._root(store, e, roots) for e in entry})
-            elif entry is not None:
+            if isinstance(entry, dict):
                 capped.add(key)
+            elif entry:
+                hits.update(set(self._roots(store, entry, roots)))
+        if len(hits) <= self.params.max_candidates:
+            return list(hits), capped  # all of them (`_score` puts them in its own order)
         return [e for e, _ in hits.most_common(self.params.max_candidates)], capped
+
+    def _roots(self, store: StateStore, ids: Sequence[str], roots: dict[str, str]) -> list[str]:
+        """The root of each id (`find` once per id and call: `roots` remembers them)."""
+        out = []
+        for eid in ids:
+            root = roots.get(eid)
+            if root is None:
+                root = roots[eid] = self.find(store, eid)
+            out.append(root)
+        return out
 
     def _score(
         self, store: StateStore, profile: Profile, candidates: Sequence[str]
@@ -222,15 +234,14 @@ class Resolver:
             if isinstance(entry, dict):
                 continue  # capped: a hub, no longer a blocking key (its count stays as it was)
             if not entry:  # a key seen for the first time (most of them): nothing to re-root
-                store.put(f"tok:{key}", [target])
+                store.put(f"tok:{key}", (target,))
                 continue
-            ids = list(dict.fromkeys(self._root(store, e, roots) for e in entry))
+            ids = tuple(dict.fromkeys(self._roots(store, entry, roots)))
             if target in ids:
                 if len(ids) != len(entry):
                     store.put(f"tok:{key}", ids)
                 continue
-            ids.append(target)
-            store.put(f"tok:{key}", ids if len(ids) <= cap else {"cap": len(ids)})
+            store.put(f"tok:{key}", (*ids, target) if len(ids) < cap else {"cap": len(ids) + 1})
 
 
 def entity_id(mint: str) -> str:
@@ -284,12 +295,12 @@ def _conflict(mine: Collection[str], a: Profile, b: Profile) -> bool:
     return not (da and db and not set(da).isdisjoint(db))
 
 
-def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], Profile, list[str]]:
+def _prepare(tokens: Sequence[str]) -> tuple[Mapping[str, list[str]], Profile, list[str]]:
     """A mention's profile (lists, in token order), its set view (for `compare`) and blocking keys.
 
-    Shared between calls: read, never modified. The lists keep what an entity absorbs in a
-    stable order (sets iterate in a per-process hash order); the sets make every "do they
-    share a value" test of the comparisons one `isdisjoint` without building a set per call.
+    The lists keep what an entity absorbs in a stable order (sets iterate in a per-process
+    hash order); the sets make every "do they share a value" test of the comparisons one
+    `isdisjoint` without building a set per call.
     """
     profile = group(tokens)
     return profile, {k: frozenset(v) for k, v in profile.items()}, blocking_keys(profile)
@@ -297,7 +308,7 @@ def _prepare(tokens: tuple[str, ...]) -> tuple[Mapping[str, list[str]], Profile,
 
 def _absorb(summary: Mapping[str, Any], values: Mapping[str, Collection[str]], mentions: int) -> dict[str, Any]:
     """A new summary with `values` added (bounded per kind by `KEPT`)."""
-    kept: dict[str, list[str]] = dict(summary["k"])  # lists are copied only where they change
+    kept: dict[str, tuple[str, ...]] = dict(summary["k"])  # values are copied only where they change
     for kind, vs in values.items():
         limit = KEPT.get(kind)
         if limit is None:
@@ -305,7 +316,7 @@ def _absorb(summary: Mapping[str, Any], values: Mapping[str, Collection[str]], m
         current = kept.get(kind)
         if not current:
             if vs:
-                kept[kind] = list(dict.fromkeys(vs))[:limit]
+                kept[kind] = tuple(dict.fromkeys(vs))[:limit]
             continue
         room = limit - len(current)
         if room <= 0:
@@ -313,5 +324,5 @@ def _absorb(summary: Mapping[str, Any], values: Mapping[str, Collection[str]], m
         present = set(current)
         new = [v for v in dict.fromkeys(vs) if v not in present][:room]
         if new:
-            kept[kind] = [*current, *new]
+            kept[kind] = (*current, *new)
     return {"k": kept, "n": int(summary["n"]) + mentions}

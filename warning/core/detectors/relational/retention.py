@@ -97,9 +97,9 @@ def _evict_entity(store: StateStore, resolver: Resolver, eid: str, cutoff: int) 
 
 def _unindex(store: StateStore, resolver: Resolver, entry: str, gone: set[str]) -> None:
     ids = store.get(entry)
-    if not isinstance(ids, list):
+    if not isinstance(ids, list | tuple):
         return  # absent, or a capped hub (it keeps only its count)
-    kept = [e for e in ids if e not in gone and resolver.find(store, e) not in gone]
+    kept = tuple(e for e in ids if e not in gone and resolver.find(store, e) not in gone)
     if not kept:
         store.delete(entry)
     elif len(kept) != len(ids):
