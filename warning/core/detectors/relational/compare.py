@@ -26,14 +26,14 @@ Vector = tuple[int, ...]
 MISSING: Final = -1
 
 FIELDS: Final[tuple[str, ...]] = ("id", "dob", "sex", "phone", "name", "addr")
-LEVELS: Final[dict[str, int]] = {"id": 3, "dob": 2, "sex": 2, "phone": 5, "name": 8, "addr": 3}
+LEVELS: Final[dict[str, int]] = {"id": 3, "dob": 2, "sex": 2, "phone": 5, "name": 9, "addr": 3}
 # Chinese wording of each agreeing level, for the indicators of an alert (None: says nothing)
 LABELS: Final[dict[str, tuple[str | None, ...]]] = {
     "id": ("同一身份证号", "身份证号仅一位不同", None),
     "dob": ("出生日期一致", None),
     "sex": (None, None),
     "phone": ("同一手机号", "手机号前三后四位一致", "手机号仅一位不同", "手机号后四位一致", None),
-    "name": ("同名", "同音姓名", "姓名缺一字", "姓名一字之差", "姓名相近", "同姓(称谓)", None, None),
+    "name": ("同名", "同音姓名", "姓名缺一字", "姓名一字之差", "姓名相近", "姓名一字不同", "同姓(称谓)", None, None),
     "addr": ("住址一致", "同一道路/小区", None),
 }
 NAME_DICE_CLOSE: Final = 0.7
@@ -110,14 +110,19 @@ def _name(a: Profile, b: Profile) -> int:
     similarity = _best_dice(a.get("clk", ()), b.get("clk", ()))
     if substituted and similarity >= NAME_DICE_CLOSE:
         return 3
-    if substituted or similarity >= NAME_DICE_NEAR:
+    # alike as a whole (Srah Turnwr / Sarah Turner: a typo in every word) is not the same
+    # evidence as one unit wholly replaced (Mary / Margaret Gomez): two levels, so EM weighs
+    # them apart (one level for both left the typos just under the match threshold)
+    if similarity >= NAME_DICE_NEAR:
         return 4
+    if substituted:
+        return 5
     if not _shares(a, b, "ns"):
-        return 7
+        return 8
     # "王女士" / "老王" against 王建国 says all a title-only name can; two full names that share
     # only the surname are two people far more often - separate levels, so EM weighs them apart
     title_only = (a.get("hon") and not a.get("nf")) or (b.get("hon") and not b.get("nf"))
-    return 5 if title_only else 6
+    return 6 if title_only else 7
 
 
 def _plain(a: Profile, b: Profile, kind: str) -> int:
