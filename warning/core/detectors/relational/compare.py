@@ -42,14 +42,18 @@ ADDR_SAME: Final = 0.8
 ADDR_NEAR: Final = 0.5
 
 
+def _common(va: Collection[str], vb: Collection[str]) -> bool:
+    """Whether two non-empty value collections share a value (the resolver's hottest test)."""
+    # the resolver passes a mention's values as frozensets: no set is built per test then
+    return not (va if isinstance(va, frozenset) else set(va)).isdisjoint(vb)
+
+
 def _shares(a: Profile, b: Profile, kind: str) -> bool:
-    # (the resolver's hottest test: ~6 per comparison, so `b` is read only when `a` has values)
     va = a.get(kind)
     if va:
         vb = b.get(kind)
         if vb:
-            # the resolver passes a mention's values as frozensets: no set is built per test then
-            return not (va if isinstance(va, frozenset) else set(va)).isdisjoint(vb)
+            return _common(va, vb)
     return False
 
 
@@ -66,20 +70,25 @@ def _best_dice(a: Collection[str], b: Collection[str]) -> float:
 
 
 def _id(a: Profile, b: Profile) -> int:
-    if not a.get("id") or not b.get("id"):
+    ia, ib = a.get("id"), b.get("id")
+    if not ia or not ib:
         return MISSING
-    return 0 if _shares(a, b, "id") else 1 if _shares(a, b, "idd") else 2
+    return 0 if _common(ia, ib) else 1 if _shares(a, b, "idd") else 2
 
 
 def _phone(a: Profile, b: Profile) -> int:
-    if not (a.get("p4") or a.get("pm")) or not (b.get("p4") or b.get("pm")):
+    pma, pmb = a.get("pm"), b.get("pm")
+    if not (pma or a.get("p4")) or not (pmb or b.get("p4")):
         return MISSING
-    for level, kind in enumerate(("ph", "pm", "pd")):
-        if _shares(a, b, kind):
-            return level
+    if _shares(a, b, "ph"):
+        return 0
+    if pma and pmb and _common(pma, pmb):
+        return 1
+    if _shares(a, b, "pd"):
+        return 2
     # the last four digits agreeing is evidence only where no more digits are known on both
     # sides: two numbers whose visible first three digits differ are two numbers
-    if _shares(a, b, "p4") and not (a.get("pm") and b.get("pm")):
+    if not (pma and pmb) and _shares(a, b, "p4"):
         return 3
     return 4
 
@@ -98,7 +107,8 @@ def _sequence_edit(a: Collection[str], b: Collection[str]) -> tuple[bool, bool]:
 
 
 def _name(a: Profile, b: Profile) -> int:
-    if not a.get("ns") or not b.get("ns"):
+    nsa, nsb = a.get("ns"), b.get("ns")
+    if not nsa or not nsb:
         return MISSING
     if _shares(a, b, "nf"):
         return 0
@@ -117,7 +127,7 @@ def _name(a: Profile, b: Profile) -> int:
         return 4
     if substituted:
         return 5
-    if not _shares(a, b, "ns"):
+    if not _common(nsa, nsb):
         return 8
     # "王女士" / "老王" against 王建国 says all a title-only name can; two full names that share
     # only the surname are two people far more often - separate levels, so EM weighs them apart
@@ -126,9 +136,10 @@ def _name(a: Profile, b: Profile) -> int:
 
 
 def _plain(a: Profile, b: Profile, kind: str) -> int:
-    if not a.get(kind) or not b.get(kind):
+    va, vb = a.get(kind), b.get(kind)
+    if not va or not vb:
         return MISSING
-    return 0 if _shares(a, b, kind) else 1
+    return 0 if _common(va, vb) else 1
 
 
 def _best_overlap(a: Collection[str], b: Collection[str]) -> float:
@@ -136,10 +147,11 @@ def _best_overlap(a: Collection[str], b: Collection[str]) -> float:
 
 
 def _addr(a: Profile, b: Profile) -> int:
-    if not a.get("ad") or not b.get("ad"):
+    ada, adb = a.get("ad"), b.get("ad")
+    if not ada or not adb:
         return MISSING
     # overlap, not Dice: "望海路208号" is all of "望海路208号20幢4单元801室" that a clerk wrote down
-    similarity = _best_overlap(a["ad"], b["ad"])
+    similarity = _best_overlap(ada, adb)
     if _shares(a, b, "an") and similarity >= ADDR_NEAR:
         return 0
     return 1 if similarity >= ADDR_SAME else 2

@@ -206,11 +206,13 @@ class Resolver:
         self, store: StateStore, profile: Profile, candidates: Sequence[str]
     ) -> list[tuple[float, str, Vector, dict[str, Any]]]:
         out = []
+        probability = self._probability
         for eid in candidates:
-            summary = self.summary(store, eid)
+            entry = store.get(f"ent:{eid}")  # (`summary`, inlined: ~5 candidates a mention)
+            summary: dict[str, Any] = entry if entry is not None and "k" in entry else {"k": {}, "n": 0}
             vec = compare(profile, summary["k"])
-            out.append((self._probability(vec), eid, vec, summary))
-        out.sort(key=lambda s: (-s[0], s[1]))
+            out.append((probability(vec), eid, vec, summary))
+        out.sort(key=_rank)
         return out
 
     def _mergeable(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -295,6 +297,15 @@ def _conflict(mine: Collection[str], a: Profile, b: Profile) -> bool:
     return not (da and db and not set(da).isdisjoint(db))
 
 
+def _rank(scored: tuple[float, str, Vector, dict[str, Any]]) -> tuple[float, str]:
+    """Best probability first; ties by entity id (the same order in every process)."""
+    return -scored[0], scored[1]
+
+
+# the kinds `compare` tests for a shared value: only these get a set view of the mention
+_SET_KINDS: Final = frozenset(("id", "idd", "dob", "sx", "ph", "pm", "pd", "p4", "nf", "np", "ns", "an"))
+
+
 def _prepare(tokens: Sequence[str]) -> tuple[Mapping[str, list[str]], Profile, list[str]]:
     """A mention's profile (lists, in token order), its set view (for `compare`) and blocking keys.
 
@@ -303,7 +314,8 @@ def _prepare(tokens: Sequence[str]) -> tuple[Mapping[str, list[str]], Profile, l
     `isdisjoint` without building a set per call.
     """
     profile = group(tokens)
-    return profile, {k: frozenset(v) for k, v in profile.items()}, blocking_keys(profile)
+    sets = {k: frozenset(v) if k in _SET_KINDS else v for k, v in profile.items()}
+    return profile, sets, blocking_keys(profile)
 
 
 def _absorb(summary: Mapping[str, Any], values: Mapping[str, Collection[str]], mentions: int) -> dict[str, Any]:
