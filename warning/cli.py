@@ -141,6 +141,7 @@ def _register_commands() -> None:
         "warning.desk.feed",
         "warning.desk.report",
         "warning.analysis.forecast",
+        "warning.analysis.pattern_profile",
         "warning.analysis.replay",
         "warning.analysis.scoring",
         "warning.analysis.link",

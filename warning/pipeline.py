@@ -47,9 +47,12 @@ def build_detectors(thresholds: Thresholds, artefacts: Artefacts | None = None) 
     if thresholds.pattern.enabled:
         from warning.core.detectors.pattern import PatternDetector
 
-        detectors.append(PatternDetector(thresholds.pattern.params("street", calendar)))
+        profile = artefacts.get("pattern_profile") or {}
+        detectors.append(PatternDetector(thresholds.pattern.params("street", calendar), profile.get("pattern")))
         if thresholds.pattern.district_enabled:
-            detectors.append(PatternDetector(thresholds.pattern.params("district", calendar)))
+            detectors.append(
+                PatternDetector(thresholds.pattern.params("district", calendar), profile.get("pattern_district"))
+            )
     if thresholds.case.enabled:
         from warning.core.detectors.case import CaseDetector
 
@@ -73,8 +76,11 @@ def default_match_weights() -> MatchWeights:
     return MatchWeights.from_dict(json.loads(MATCH_WEIGHTS.read_text(encoding="utf-8")))
 
 
-def load_artefacts(case_model: Path | None = None) -> Artefacts:
+def load_artefacts(case_model: Path | None = None, pattern_profile: Path | None = None) -> Artefacts:
     """Load what detectors take besides thresholds (shell side: this reads files).
+
+    `pattern_profile` (``WARNING_PATTERN_PROFILE``): the pattern states learned from the
+    district's archive (`warning.analysis.pattern_profile`); without it new keys start empty.
 
     `case_model` defaults to the shipped ``models/case-model.skops``; when that file is absent
     the case detector runs its rules without a score. A present but unusable artefact (another
@@ -86,6 +92,10 @@ def load_artefacts(case_model: Path | None = None) -> Artefacts:
     items: dict[str, Any] = {}
     if case_model is not None or path.exists():
         items["case_model"] = load_scorer(path)
+    if pattern_profile is not None:
+        from warning.analysis.pattern_profile import load_profile
+
+        items["pattern_profile"] = load_profile(pattern_profile)
     return Artefacts(items)
 
 

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         "`warning units load`); default <data_dir>/units.csv, and the simulator's Sxx-Cxx-Gxx layout "
         "when that file does not exist",
     )
+    pattern_profile: Path | None = Field(
+        default=None,
+        description="WARNING_PATTERN_PROFILE: the pattern detector's state learned from the district's archive "
+        "(`warning pattern-profile`); a street with no state yet starts from it instead of empty",
+    )
     broker_session_timeout: float = Field(
         default=30.0,
         ge=6,

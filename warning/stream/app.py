@@ -139,7 +139,7 @@ def create_app(
         metrics=Metrics.create(registry or CollectorRegistry()),
         reloader=Reloader(settings.thresholds_file),
         pseudonymiser=Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
-        artefacts=load_artefacts(),
+        artefacts=load_artefacts(pattern_profile=settings.pattern_profile),
         sources=input_sources(catalog),
         zone=settings.zone(),
         hierarchy=configured_hierarchy(settings),

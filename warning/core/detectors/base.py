@@ -29,6 +29,10 @@ class WholeStateDetector:
         """Empty state for a new key."""
         raise NotImplementedError
 
+    def start_state(self, key: str, event: Event) -> DetectorState:
+        """The state a key starts from when the store has none: empty unless a detector warm-starts."""
+        return self.init_state()
+
     def key(self, event: Event) -> str | None:
         """The one key an event belongs to, or None when the event is not this detector's."""
         raise NotImplementedError
@@ -45,7 +49,7 @@ class WholeStateDetector:
     def update(self, store: StateStore, key: str, event: Event) -> Outcome:
         """Protocol v2: get the state entry, step, put it back."""
         state = store.get("state")
-        new, alerts = self.step(state if state is not None else self.init_state(), event, event.occurred_at)
+        new, alerts = self.step(state if state is not None else self.start_state(key, event), event, event.occurred_at)
         store.put("state", new)
         return Outcome(tuple(alerts))
 

@@ -40,6 +40,13 @@ when the level rises), the excess must also reach ``peak_min_excess_sd`` x sqrt(
 an exceedance must be ``exceed_min_ratio`` x the forecast and, per ``exceed_consecutive_days``,
 follow an excess day (0.09 false per street-week, recall unchanged at 9/10).
 
+Warm start. The seasonal effects take a year of data, so a new engine would raise nothing for
+weeks and forecast no seasonal peak for a year. A district has an archive: `warm_state` steps
+the detector through an archive's daily counts (the same rollover, so the same state as its
+events), `warning.analysis.pattern_profile` writes those states to a file, and a detector
+given them as ``profile`` starts each new key from its state (`start_state`); a key with state
+in the engine's table keeps it. Without a profile nothing changes.
+
 State (JSON, per key)::
 
     {"v": 1, "d0": first day, "day": current local day,
@@ -57,9 +64,11 @@ State (JSON, per key)::
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from warning.core.calendar import (
@@ -418,8 +427,9 @@ class PatternDetector(WholeStateDetector):
 
     version = "1.3"
 
-    def __init__(self, params: PatternParams | None = None) -> None:
+    def __init__(self, params: PatternParams | None = None, profile: Mapping[str, DetectorState] | None = None) -> None:
         self.params = params
+        self.profile: Mapping[str, DetectorState] = profile or {}
         p = params or PatternParams()
         self._p = p
         self.name = "pattern" if p.scope == "street" else "pattern_district"
@@ -431,6 +441,51 @@ class PatternDetector(WholeStateDetector):
     def init_state(self) -> DetectorState:
         """Empty state of a key."""
         return {"v": 1, "d0": None, "day": None, "x": {}, "c": {}}
+
+    def start_state(self, key: str, event: Event) -> DetectorState:
+        """A new key starts from its archive profile (`warm_state`), if one was loaded, else empty.
+
+        Days between the end of the archive and the key's first streamed day are not known to
+        be zero (the archive stopped, not the district), so they are skipped, not learned; the
+        far forecasts made for them are dropped unscored.
+        """
+        base = self.profile.get(key)
+        if base is None:
+            return self.init_state()
+        state: dict[str, Any] = copy.deepcopy(dict(base))
+        day = local_hour_index(event.occurred_at) // 24
+        if state["day"] is not None and day > int(state["day"]):
+            state["day"] = day
+            state["c"] = {cat: dict(c, fh=None) for cat, c in state["c"].items()}
+        return state
+
+    def warm_state(self, days: Mapping[int, Mapping[str, int]], until: int, unit: str = "") -> DetectorState:
+        """One key's state after its archive: daily counts by (local epoch day, category), closed up to `until`.
+
+        The detector learns only from daily counts (an event adds 1 to its day's count, the day
+        rollover learns), so stepping day by day through the counts leaves the same state as
+        replaying every event, at a cost per day instead of per event: years of a district's
+        archive fit in seconds. Alerts the archive would have raised are not returned (their
+        days are past); a peak episode it saw stays in the state, so it is not announced again.
+        `until` is the first day after the archive (where the stream takes over).
+        """
+        st: dict[str, Any] = self.init_state()
+        now = datetime.combine(day_date(until), datetime.min.time(), UTC)
+        for day in sorted(d for d in days if d < until):
+            if st["day"] is None:
+                st["d0"] = st["day"] = day
+            cats: dict[str, Any] = dict(st["c"])
+            st["c"] = cats
+            if day > st["day"]:
+                self._rollover(st, cats, day, unit, now)
+            for cat, n in sorted(days[day].items()):
+                c = _upgrade(dict(cats.get(cat) or _new_cat()))
+                c["cur"] = c["cur"] + n
+                cats[cat] = c
+        if st["day"] is not None and until > st["day"]:
+            st["c"] = dict(st["c"])
+            self._rollover(st, st["c"], until, unit, now)
+        return st
 
     def key(self, event: Event) -> str:
         """The street code, or ``district`` for the district-wide instance."""
