@@ -287,6 +287,38 @@ def _engine_lag(settings: Settings, catalog: Catalog) -> tuple[int, int]:
     return done, waiting
 
 
+def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit `group`'s offsets at the topics' current ends, so a new engine reads only what comes next."""
+    from kafka import KafkaConsumer
+    from kafka.structs import OffsetAndMetadata
+
+    ends = end_offsets(bootstrap, topics)
+    # a consumer that never subscribes: it commits for the group without joining it
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+    finally:
+        consumer.close(autocommit=False)
+
+
+def delete_app_topics(bootstrap: str, app_id: str) -> None:
+    """Delete the topics Faust made for `app_id` (state changelogs, leader election); best effort."""
+    from kafka import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    except Exception:  # the broker is gone already: nothing to tidy
+        return
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(f"{app_id}-")]
+        if mine:
+            admin.delete_topics(mine)
+    except Exception as exc:
+        console.print(f"[dim]could not delete the demo engine's topics ({type(exc).__name__})[/]")
+    finally:
+        admin.close()
+
+
 def _warm_up(settings: Settings, catalog: Catalog, stop: threading.Event, base: int, total: int) -> bool:
     """Wait until the engine has worked through the history, a status line every 15 s; False on timeout.
 
@@ -479,13 +511,20 @@ def _run(settings: Settings, duration: float, days: int, rate: float) -> Summary
         f"{len(district.geography.grids)} grids, names and codes -> {units_path} (the demo's processes only)"
     )
     _provision_officer(settings)
+    # an engine of its own per run: a persisted stack keeps an earlier demo's consumer group and
+    # detector state, whose clocks stand at that district's yesterday and would treat this
+    # district's history as late; the group starts at the topics' ends (earlier runs' records
+    # are not this district's) and its state topics are deleted at the end
+    settings = settings.model_copy(update={"app_id": f"demo-{seed}"})
+    start_group_at_end(settings.kafka_bootstrap, settings.app_id, [spec.name for spec in catalog.specs.values()])
     state = settings.data_dir
     exe = str(Path(sys.executable).with_name("warning"))
-    env = {**os.environ, "WARNING_UNITS_FILE": str(units_path)}
+    env = {**os.environ, "WARNING_UNITS_FILE": str(units_path), "WARNING_APP_ID": settings.app_id}
     watch = [catalog.events.name, catalog.dead_letters.name]
     stop = threading.Event()
     inputs = [catalog.specs[r].name for r in INPUT_CHANNELS]
     with contextlib.ExitStack() as stack:
+        stack.callback(delete_app_topics, settings.kafka_bootstrap, settings.app_id)  # after the worker stopped
         worker = stack.enter_context(child([exe, "worker"], state / "worker.log", env))
         console.print(f"[bold]worker[/] pid {worker.pid}; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         wait_http(f"http://127.0.0.1:{settings.web_port}/healthz", 120, worker, str(state / "worker.log"))
