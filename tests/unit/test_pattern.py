@@ -6,8 +6,10 @@ import copy
 import dataclasses
 import doctest
 import json
+import math
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -301,3 +303,77 @@ def test_peak_scopes_leave_district_wide_waves_to_the_district_instance(
     params = PatternParams(scope=scope, peak_scopes=peak_scopes)  # type: ignore[arg-type]
     _, alerts = replay(PatternDetector(params), events_for(start, daily_series(5, start, 430)))
     assert bool([a for a in alerts if a.details["kind"] == "peak"]) is peaks
+
+
+def test_design_lists_the_combinations_each_group_touches_in_exposure_order() -> None:
+    idx = {name: i for i, name in enumerate(pattern_mod.EFFECTS)}
+    window = idx[f"{pattern_mod.HOLIDAY_NAMES[0]}-1"]
+    x = {"0.7": 2.0, f"1.8.{idx['holiday']}": 1.0, f"0.8.{window}": 0.5, "": 0.25}
+    d = pattern_mod.design(x)
+    assert d.acts == ((0, 7), (1, 8, idx["holiday"]), (0, 8, window), ())
+    assert d.weights == (2.0, 1.0, 0.5, 0.25)
+    groups = pattern_mod._GROUPS
+    assert d.touch[groups.index(tuple(range(7)))] == ((0, (0,)), (1, (1,)), (2, (0,)))
+    assert d.touch[groups.index(pattern_mod._MONTHS)] == ((0, (7,)), (1, (8,)), (2, (8,)))
+    assert d.touch[groups.index((idx["holiday"],))] == ((1, (idx["holiday"],)),)
+    assert d.touch[groups.index((idx["makeup"],))] == ()
+    assert d.touch[-1] == ((2, (window,)),)
+    assert d.month_days == (2.0, 1.5, *([0.0] * 10))
+
+
+def _refit_over_every_combination(model: Any, c: dict[str, Any], exposure: dict[str, float]) -> dict[str, Any]:
+    """pattern@1.3's refit as first written (every combination in every step): the oracle."""
+    groups, months = pattern_mod._GROUPS, pattern_mod._MONTHS
+    k = model.p.effect_prior
+    combos = [([int(t) for t in key.split(".")] if key else [], w) for key, w in exposure.items()]
+    b, e, ys = float(c["b"]) or 1.0, list(c["e"]), c["y"]
+
+    def expected() -> list[float]:
+        return [w * b * math.prod(e[t] for t in act) for act, w in combos]
+
+    month_days = [sum(w for act, w in combos if j in act) for j in months]
+    for _ in range(2):
+        b = b * (ys[-1] + 0.01) / (sum(expected()) + 0.01)
+        for group in groups:
+            sums = dict.fromkeys(group, 0.0)
+            for (act, _w), m in zip(combos, expected(), strict=True):
+                for t in act:
+                    if t in sums:
+                        sums[t] += m
+            if group == months:
+                old = list(e)
+                for i, j in enumerate(group):
+                    prior = math.sqrt(old[group[i - 1]] * old[group[(i + 1) % len(group)]])
+                    e[j] = pattern_mod._clamp((ys[j] + k * prior) / (sums[j] / max(old[j], pattern_mod._FLOOR) + k))
+                continue
+            kj = model.p.window_prior if group[0] >= pattern_mod._FIRST_WINDOW else k
+            for j in group:
+                if sums[j] > 0.0 or ys[j] > 0.0:
+                    e[j] = pattern_mod._clamp((ys[j] + kj) / (sums[j] / max(e[j], pattern_mod._FLOOR) + kj))
+        if sum(month_days) > 0.0:
+            g = math.exp(sum(w * math.log(e[j]) for j, w in zip(months, month_days, strict=True)) / sum(month_days))
+            b *= g
+            for j in months:
+                e[j] /= g
+    new = dict(c, b=round(b, 8), e=[round(v, 6) for v in e], y=[round(v, 6) for v in ys])
+    new["r"] = [round(v, 6) for v in c["r"]]
+    new["disp"] = [round(v, 6) for v in c["disp"]]
+    if "dh" in c:
+        new["dh"] = [round(v, 6) for v in c["dh"]]
+    return new
+
+
+def test_refit_over_the_touched_combinations_is_the_full_refit_to_the_last_bit() -> None:
+    # a year and a half of two categories (holidays, their windows, every month): the refit
+    # summing only the combinations a step touches gives the very floats of the pass over all
+    det = PatternDetector(PatternParams(min_history_days=7))
+    start = date(2025, 12, 1)
+    events = events_for(start, daily_series(11, start, 540)) + events_for(
+        start, daily_series(12, start, 540, level=2.0), cat="neighbour"
+    )
+    st, _ = replay(det, sorted(events, key=lambda ev: ev.occurred_at))
+    assert len(st["x"]) > 300
+    model = pattern_mod._Model(det._p)
+    for c in st["c"].values():
+        c = dict(c, b=c["b"] * 1.37, e=[v * (1.0 + 0.01 * (j % 5)) for j, v in enumerate(c["e"])])
+        assert model.refit(c, pattern_mod.design(st["x"])) == _refit_over_every_combination(model, c, st["x"])

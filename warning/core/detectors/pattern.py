@@ -243,6 +243,36 @@ def _combo(active: list[int]) -> str:
     return ".".join(str(j) for j in sorted(active))
 
 
+@dataclass(frozen=True, slots=True)
+class Design:
+    """The refit's view of one exposure table, built once per rollover and shared by its categories.
+
+    Every category of a key is refitted against the same exposure, and each coordinate step
+    needs the expected counts only of the calendar combinations that contain one of its
+    effects (a festival group touches a few of hundreds), so the combinations are parsed once
+    and, per group of `_GROUPS`, the combinations touching it are listed with the effects of
+    the group they hold. The sums run over those in the exposure's order, as a pass over every
+    combination would: the refit's numbers are the same to the last bit.
+    """
+
+    acts: tuple[tuple[int, ...], ...]  # effect indices of each combination, exposure order
+    weights: tuple[float, ...]  # decayed days of each combination
+    touch: tuple[tuple[tuple[int, tuple[int, ...]], ...], ...]  # per group: (combination, its effects there)
+    month_days: tuple[float, ...]  # decayed days per month of _MONTHS
+
+
+def design(exposure: Mapping[str, float]) -> Design:
+    """The `Design` of an exposure table ``{calendar combination: decayed days}`` (state ``x``)."""
+    acts = tuple(tuple(int(t) for t in key.split(".")) if key else () for key in exposure)
+    weights = tuple(exposure.values())
+    touch = []
+    for group in _GROUPS:
+        members = set(group)
+        touch.append(tuple((i, held) for i, act in enumerate(acts) if (held := tuple(t for t in act if t in members))))
+    month_days = tuple(sum(w for act, w in zip(acts, weights, strict=True) if j in act) for j in _MONTHS)
+    return Design(acts, weights, tuple(touch), month_days)
+
+
 class _Model:
     """Predictions and learning steps on one category's JSON state (shared by detector and forecast)."""
 
@@ -301,6 +331,11 @@ class _Model:
         al = self.alpha(c, horizon)
         return count_ppf(tail, mu, al), count_ppf(1.0 - tail, mu, al)
 
+    def upper(self, c: dict[str, Any], mu: float) -> int:
+        """The upper bound of `bounds` for the next day alone (a day's ``ub``: the lower one goes unused)."""
+        tail = (1.0 - self.p.interval) / 2.0
+        return count_ppf(1.0 - tail, mu, self.alpha(c))
+
     def observe(self, c: dict[str, Any], y: int, active: list[int], day: int) -> dict[str, Any]:
         """Score-then-learn bookkeeping of one closed day (sums only; `refit` re-solves)."""
         new = dict(c)
@@ -328,37 +363,37 @@ class _Model:
         new["n"] = c["n"] + 1
         return new
 
-    def refit(self, c: dict[str, Any], exposure: dict[str, float], sweeps: int = 2) -> dict[str, Any]:
+    def refit(self, c: dict[str, Any], exposure: Design, sweeps: int = 2) -> dict[str, Any]:
         """A few sweeps of iterative proportional fitting against the decayed exposure per combo.
 
         ``e_j <- (Y_j + k) / (M_j / e_j + k)`` where ``Y_j`` is the decayed count on days with
         regressor j and ``M_j`` the model's expected count over the same days (exact: the
         exposure of every observed calendar combination is kept), ``k`` pseudo-events
-        shrinking rare effects toward 1.
+        shrinking rare effects toward 1. `exposure` is the state's ``x`` as a `Design`: a step
+        sums only the combinations holding one of its effects (the others add nothing).
         """
         k = self.p.effect_prior
-        combos = [([int(t) for t in key.split(".")] if key else [], w) for key, w in exposure.items()]
+        acts, weights = exposure.acts, exposure.weights
         b = float(c["b"]) or 1.0
-        e = list(c["e"])
+        e: list[float] = list(c["e"])
         ys = c["y"]
         total = ys[-1]
 
-        def expected() -> list[float]:
-            return [w * b * math.prod(e[t] for t in act) for act, w in combos]
-
         # exposure (decayed days) per month: the weights of the month normalisation below
-        month_days = [sum(w for act, w in combos if j in act) for j in _MONTHS]
+        month_days = exposure.month_days
         for _ in range(sweeps):
-            m_tot = sum(expected())
+            # the weekday step (first of _GROUPS) reuses these: only b changes before it
+            first = [math.prod(map(e.__getitem__, act)) for act in acts]
+            m_tot = sum([w * b * p for w, p in zip(weights, first, strict=True)])
             b = b * (total + 0.01) / (m_tot + 0.01)
             # weekday and month effects are each a partition of the days, so a whole group
             # updates at once (classic IPF); the calendar-event effects overlap and go one by one
-            for group in _GROUPS:
+            for step, (group, touch) in enumerate(zip(_GROUPS, exposure.touch, strict=True)):
                 sums = dict.fromkeys(group, 0.0)
-                for (act, _w), m in zip(combos, expected(), strict=True):
-                    for t in act:
-                        if t in sums:
-                            sums[t] += m
+                for i, held in touch:
+                    m = weights[i] * b * (first[i] if step == 0 else math.prod(map(e.__getitem__, acts[i])))
+                    for t in held:
+                        sums[t] += m
                 if group == _MONTHS:
                     # Seasons change smoothly, so a month is shrunk toward its two neighbours
                     # (a cyclic random-walk prior) instead of toward "no effect": an unseen month
@@ -547,6 +582,7 @@ class PatternDetector(WholeStateDetector):
             key = _combo(actives[d])
             exposure[key] = exposure.get(key, 0.0) + 1.0
         st["x"] = {k: round(w, 6) for k, w in sorted(exposure.items())}
+        fit = design(st["x"])
         alerts: list[Alert] = []
         ahead = self._cal.days(day_date(day), self._p.horizon_days)
         for cat in sorted(cats):
@@ -562,7 +598,7 @@ class PatternDetector(WholeStateDetector):
             run = int(xs[1]) + 1 if hot and xs is not None and int(xs[0]) == first - 1 else 1
             for d in closed:
                 c = self._model.observe(c, c["cur"] if d == first else 0, actives[d], d)
-            c = self._model.refit(dict(c, cur=0, lv=-1, ub=None), st["x"])
+            c = self._model.refit(dict(c, cur=0, lv=-1, ub=None), fit)
             if hot:
                 c["xs"] = [first, run]
             # remember the forecast for `horizon_days` after the last closed day, to score it then
@@ -574,7 +610,7 @@ class PatternDetector(WholeStateDetector):
             c.setdefault("dh", [0.0, 0.0])
             if c["n"] >= self._p.min_history_days:
                 mu_today = self._model.mu(c, _active(ahead[0]))
-                c["ub"] = self._model.bounds(c, mu_today)[1]
+                c["ub"] = self._model.upper(c, mu_today)
                 a = self._peak_alert(c, cat, unit, ahead, now) if self._peaks else None
                 if a is not None:
                     alerts.append(a)
