@@ -154,15 +154,16 @@ def show_ingest(records: list[tuple[str, bytes]], catalog: Catalog) -> None:
 
 
 SAMPLES_TIMEOUT_S: Final = 30.0
-# 21 days of history: in-process replays of 45- and 52-day demo districts (5 seeds) raised dynamic,
+# 21 days of history (DEMO_DAYS - LIVE_DAYS): replays of 45- and 52-day demo districts (5 seeds) raised dynamic,
 # relational and case alerts from the first weeks on (dynamic's baseline rules wait 14 days) and no
 # pattern alert at all (it needs 28 days and a seasonal peak ahead), so a longer history only
 # lengthens the engine's warm-up. The seasonal effects need a year: an in-process replay of this
 # district with 365 more days of archive before its history (seed 1, run on 2026-12-03) raised 5
 # pattern peaks (property fees from 12-01) in the history, none in the live days. A warm start
 # from the archive (`warning pattern-profile`, WARNING_PATTERN_PROFILE) gives the worker that
-# state, but fitting a year of this district took 627 s on the loaded 2-core machine, too long
-# before going live, so the demo does not build one yet
+# state, but fitting a year of this district took 627 s on the loaded 2-core machine (before the
+# refit over touched calendar combinations, ~3x faster for one street; not re-measured), too long
+# before going live, and its peaks would not fall in the live days, so the demo builds none yet
 DEMO_DAYS: Final = 24
 LIVE_DAYS: Final = 3  # the district's last days stream live: at 20 records/s about 80 s of alerts
 DEMO_OFFICER = "demo-district"
