@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import warning.core.detectors.pattern as pattern_mod
-from warning.core.calendar import Calendar, CalendarParams
+from warning.core.calendar import HOLIDAY_NAMES, Calendar, CalendarParams
 from warning.core.detectors.base import DetectorState
 from warning.core.detectors.pattern import PatternDetector, PatternParams, forecast
 from warning.core.events import Alert, Event, Location
@@ -307,7 +307,7 @@ def test_peak_scopes_leave_district_wide_waves_to_the_district_instance(
 
 def test_design_lists_the_combinations_each_group_touches_in_exposure_order() -> None:
     idx = {name: i for i, name in enumerate(pattern_mod.EFFECTS)}
-    window = idx[f"{pattern_mod.HOLIDAY_NAMES[0]}-1"]
+    window = idx[f"{HOLIDAY_NAMES[0]}-1"]
     x = {"0.7": 2.0, f"1.8.{idx['holiday']}": 1.0, f"0.8.{window}": 0.5, "": 0.25}
     d = pattern_mod.design(x)
     assert d.acts == ((0, 7), (1, 8, idx["holiday"]), (0, 8, window), ())
