@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -526,6 +527,7 @@ def _run(settings: Settings, duration: float, days: int, rate: float) -> Summary
     inputs = [catalog.specs[r].name for r in INPUT_CHANNELS]
     with contextlib.ExitStack() as stack:
         stack.callback(delete_app_topics, settings.kafka_bootstrap, settings.app_id)  # after the worker stopped
+        stack.callback(shutil.rmtree, state / settings.app_id, ignore_errors=True)  # Faust's data dir of this run
         worker = stack.enter_context(child([exe, "worker"], state / "worker.log", env))
         console.print(f"[bold]worker[/] pid {worker.pid}; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         wait_http(f"http://127.0.0.1:{settings.web_port}/healthz", 120, worker, str(state / "worker.log"))
