@@ -9,12 +9,8 @@ is not something a test can do reliably.)
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,22 +21,14 @@ from warning.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def _healthz(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 def test_healthz_turns_503_when_redis_is_unreachable(stack: Settings, tmp_path: Path, unique: str) -> None:
     env = {"WARNING_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "WARNING_HEALTH_REDIS_SECONDS": "1"}
     with running_engine(stack, tmp_path, unique, extra_env=env) as engine:
         deadline = time.monotonic() + 45
-        status, body = _healthz(engine.web_port)
+        status, body = engine.health()
         while status == 200 and time.monotonic() < deadline:
             time.sleep(0.5)
-            status, body = _healthz(engine.web_port)
+            status, body = engine.health()
         assert status == 503, f"/healthz stayed {status}: {body}\n{engine.log_tail()}"
     assert body["ok"] is False
     assert any(r.startswith("redis unreachable") for r in body["reasons"]), body

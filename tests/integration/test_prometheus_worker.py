@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -181,7 +180,6 @@ def test_prometheus_scrapes_a_running_worker_and_loads_the_rules(
             assert {r["name"] for r in rules} == {r["alert"] for g in spec["groups"] for r in g["rules"]}
             assert not prom.query('ALERTS{alertname="WarningWorkerDown"}')
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{engine.web_port}/healthz", timeout=5) as resp:
-            health = json.loads(resp.read())
-        assert health["ok"] is True and health["reasons"] == []
+        status, health = engine.health()
+        assert status == 200 and health["ok"] is True and health["reasons"] == []
         assert health["redis_unreachable_seconds"] is None

@@ -65,7 +65,8 @@ class Runtime:
     progress: dict[str, float] = field(default_factory=dict)
     """Monotonic time of each agent's last processed batch (the health check reads it)."""
     lag: int = 0
-    """Messages behind the log end over every assigned partition (the lag timer sets it)."""
+    """Messages behind the log end on the partitions agents read, halted channels excepted (the
+    lag timer sets it; changelogs, read only in recovery, are left out)."""
     marks: dict[str, Mark] = field(default_factory=dict)
     """Each assigned partition's read position and when it last moved (the lag timer sets them)."""
     halted: set[str] = field(default_factory=set)
