@@ -232,6 +232,11 @@ def _check_location(loc: LocationIn, h: units.Hierarchy | None) -> None:
         )
 
 
+def _aware(received_at: datetime) -> datetime:
+    """A naive receive time is a shell bug, but it must never be read in the machine's local zone."""
+    return received_at if received_at.tzinfo is not None else received_at.replace(tzinfo=UTC)
+
+
 def _check(record: InputRecord, received_at: datetime, limits: IngestLimits) -> None:
     _check_location(record.location, limits.hierarchy)
     if record.category not in CATEGORIES:
@@ -312,8 +317,7 @@ def normalise(
     limits: IngestLimits,
 ) -> Event:
     """A validated record -> `Event`, with identifiers pseudonymised, text scrubbed and times zoned."""
-    if received_at.tzinfo is None:  # a shell bug, but never let it read the machine's local zone
-        received_at = received_at.replace(tzinfo=UTC)
+    received_at = _aware(received_at)
     _check(record, received_at, limits)
     source_ref, extra_text, attrs, flags = _specifics(record)
     attrs["tz_offset"] = offset_text(record.occurred_at)
@@ -371,9 +375,7 @@ def count_view(channel: Channel, raw: bytes, received_at: datetime, limits: Inge
     nothing about people.
     """
     record = parse(channel, raw, limits)
-    if received_at.tzinfo is None:
-        received_at = received_at.replace(tzinfo=UTC)
-    _check(record, received_at, limits)
+    _check(record, _aware(received_at), limits)
     return to_zone(record.occurred_at, limits.zone), record.location.street, record.category
 
 
