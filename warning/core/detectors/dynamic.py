@@ -435,21 +435,15 @@ class DynamicDetector(WholeStateDetector):
         n, w, c, d = _unpack(series[gsub])
         if not (ctx.warm and c and float(c[0]) > 0 and (len(c) < 5 or int(c[4]) != st["day"])):
             return []
-        wh, cat = p.window_hours, ctx.event.category
-        blocks = [0] * self._blocks
-        for b in w:
-            if 0 <= b[0] < 24:
-                blocks[b[0] // wh] += int(b[1])
-        y = sum(blocks)
+        cat = ctx.event.category
+        y = sum(self._grid_blocks(w))
         rate = self._rate(max(0.0, n - y), 0, st)
         shape = _Shape(st, cat, p.shape_prior, self._cal)
         hours = [shape.hour_factor(hh) * shape.day_factor(st["day"]) for hh in range(24)]
         mu = rate * sum(hours)
         if mu <= 0:
             return []
-        mubs = [rate * sum(hours[b * wh : (b + 1) * wh]) for b in range(self._blocks)]
-        alpha_day = ctx.alpha * sum(m * m for m in mubs) / (mu * mu)
-        cs = nb_cusum_step(float(c[0]), y, mu, alpha_day, self._cusum_ratio(mu))
+        cs = self._cusum_day(float(c[0]), y, mu, self._block_means(rate, hours), ctx.alpha, self._cusum_ratio(mu))
         n_series = self._family(st["s"], grid_level=True)
         if cs < p.cusum_threshold + math.log(n_series):
             return []
@@ -902,9 +896,7 @@ class DynamicDetector(WholeStateDetector):
                         today[cat] = list(d)
                         blocks = [sum(d[b * wh : (b + 1) * wh]) for b in range(self._blocks)]
                 else:
-                    for b in w:
-                        if 0 <= b[0] < 24:
-                            blocks[b[0] // wh] += int(b[1])
+                    blocks = self._grid_blocks(w)
                 w = [[b[0] - shift, *b[1:]] for b in w if b[0] - shift > -wh]
                 n_next = n * math.exp(-shift / self._tau)
                 cs, cd, cy, cm = (float(c[0]), int(c[1]), int(c[2]), float(c[3])) if c else (0.0, 0, 0, 0.0)
@@ -924,7 +916,7 @@ class DynamicDetector(WholeStateDetector):
                     if mu <= 0:
                         continue
                     # dispersion at the scale that is scored: window-sized blocks of the day
-                    mubs = [rate * sum(hours[b * wh : (b + 1) * wh]) for b in range(self._blocks)]
+                    mubs = self._block_means(rate, hours)
                     for yb, mub in zip(ys, mubs, strict=True):
                         a_sum += (yb - mub) ** 2 - mub
                         b_sum += mub * mub
@@ -935,9 +927,7 @@ class DynamicDetector(WholeStateDetector):
                         # could not reach the threshold within cusum_max_days: by then the level
                         # has absorbed it, and a run would only track noise
                         continue
-                    # a day is a sum of independent blocks: its dispersion is alpha * sum(mu_b^2) / mu^2
-                    alpha_day = alpha * sum(m * m for m in mubs) / (mu * mu)
-                    cs = nb_cusum_step(cs, y, mu, alpha_day, ratio)
+                    cs = self._cusum_day(cs, y, mu, mubs, alpha, ratio)
                     if cs > 0:
                         cd, cy, cm = cd + 1, cy + y, cm + mu
                     else:
@@ -976,6 +966,26 @@ class DynamicDetector(WholeStateDetector):
                 del out_series[cat][k]
         st["s"] = {cat: ser for cat, ser in out_series.items() if ser}
         return alerts
+
+    def _grid_blocks(self, w: list[Any]) -> list[int]:
+        """A grid series' counts of the current day per window-sized block (its buckets of hours 0-23)."""
+        blocks = [0] * self._blocks
+        for b in w:
+            if 0 <= b[0] < 24:
+                blocks[b[0] // self._p.window_hours] += int(b[1])
+        return blocks
+
+    def _block_means(self, rate: float, hours: list[float]) -> list[float]:
+        """Expected counts per window-sized block of a day, from the rate and the day's hour factors."""
+        wh = self._p.window_hours
+        return [rate * sum(hours[b * wh : (b + 1) * wh]) for b in range(self._blocks)]
+
+    @staticmethod
+    def _cusum_day(cs: float, y: int, mu: float, mubs: list[float], alpha: float, ratio: float) -> float:
+        """The CUSUM after a day of `y` events expected `mu`, in blocks expected `mubs`."""
+        # a day is a sum of independent blocks: its dispersion is alpha * sum(mu_b^2) / mu^2
+        alpha_day = alpha * sum(m * m for m in mubs) / (mu * mu)
+        return nb_cusum_step(cs, y, mu, alpha_day, ratio)
 
     def _cusum_ratio(self, mu: float) -> float:
         """The rise a series' CUSUM is built to detect: `cusum_ratio` x its daily mean, or
