@@ -113,12 +113,14 @@ def test_regularisation_is_chosen_by_time_cv_on_the_fit_slice() -> None:
     rng = np.random.default_rng(9)
     x = rng.normal(size=(500, 30))
     y = (x[:, 0] + rng.normal(size=500) > 1.0).astype(int)
-    c = cm.choose_c(x, y)
-    assert c in cm.C_GRID
-    assert cm.choose_c(x, y) == c  # deterministic
+    l2 = [("l2", c) for c in cm.C_GRID]
+    penalty, c = cm.choose_regularisation(x, y, l2)
+    assert penalty == "l2" and c in cm.C_GRID
+    assert cm.choose_regularisation(x, y, l2) == (penalty, c)  # deterministic
     # 29 noise columns and a small sample: the strongest penalty wins over the weakest
     assert c < max(cm.C_GRID)
-    assert cm.choose_c(x[:5], np.zeros(5, dtype=int)) == 0.3  # no fold with both outcomes: the default
+    # no fold with both outcomes: the default
+    assert cm.choose_regularisation(x[:5], np.zeros(5, dtype=int), l2) == ("l2", 0.3)
 
 
 def test_l1_or_l2_is_chosen_by_time_cv_and_an_l1_model_scores_in_the_core() -> None:

@@ -8,8 +8,9 @@ before ``decided_at`` (minus a horizon), read through `features.observe` / `feat
 — the functions the detector calls on every event — so the model learns from exactly what the
 stream would have scored at that moment. Features therefore never see the outcome.
 
-Model. ``StandardScaler → LogisticRegression(C)`` fitted on the oldest cases, ``C`` chosen from
-`C_GRID` by expanding-window time CV log loss on that fit slice alone (`choose_c`), calibrated
+Model. ``StandardScaler → LogisticRegression`` fitted on the oldest cases, its penalty (L1 or
+L2) and ``C`` chosen from `REG_GRID` by expanding-window time CV log loss on that fit slice
+alone (`choose_regularisation`), calibrated
 on the next slice by time (Platt or isotonic, whichever has the lower log loss in 5-fold CV on
 that slice: `choose_calibration`), and measured on the newest slice. Why logistic: the seeds ask
 for indicators, not opaque scores (reference/domain.md §1.4); a linear model's contributions *are*
@@ -329,11 +330,6 @@ def choose_regularisation(
             total += float(-np.mean(y[a:b] * np.log(p) + (1 - y[a:b]) * np.log(1 - p)))
         loss[(penalty, c)] = total / len(blocks)
     return min(grid, key=lambda g: (round(loss[g], 4), g[0] == "l1", g[1]))
-
-
-def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = C_GRID, folds: int = 4) -> float:
-    """`choose_regularisation` restricted to L2 strengths (model v3's search)."""
-    return choose_regularisation(x, y, [("l2", c) for c in grid], folds)[1]
 
 
 def fit(
