@@ -208,8 +208,7 @@ class Resolver:
         out = []
         probability = self._probability
         for eid in candidates:
-            entry = store.get(f"ent:{eid}")  # (`summary`, inlined: ~5 candidates a mention)
-            summary: dict[str, Any] = entry if entry is not None and "k" in entry else {"k": {}, "n": 0}
+            summary = self.summary(store, eid)
             vec = compare(profile, summary["k"])
             out.append((probability(vec), eid, vec, summary))
         out.sort(key=_rank)
