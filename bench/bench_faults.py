@@ -46,7 +46,7 @@ from warning import thresholds
 from warning.analysis.replay import input_files, iter_alerts, iter_events, pipeline_for
 from warning.delivery.clock import SystemClock
 from warning.delivery.router import Deliverer
-from warning.devtools.harness import Engine, read_topic, topic_size
+from warning.devtools.harness import Engine, read_to_end, topic_size
 from warning.devtools.private_stack import PrivateStack, running_private_stack
 from warning.simulate.district import District, SimConfig, write
 from warning.sinks.memory import MemoryAlertSink
@@ -175,7 +175,7 @@ def _mix_fuzz(data: Path, ps: PrivateStack, n: int) -> None:
         p.write_bytes(b"\n".join(out) + b"\n")
 
 
-def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
+def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, set[str], int]:
     loaded = thresholds.load().thresholds
     dead: list[Any] = []
     now = datetime.now(UTC)
@@ -188,7 +188,7 @@ def _expected(data: Path, ps: PrivateStack) -> tuple[MemoryAlertSink, int, int]:
             await deliverer.handle(a)
 
     asyncio.run(deliver())
-    return mem, len({e.event_id for e in events}), len(dead)
+    return mem, {e.event_id for e in events}, len(dead)
 
 
 _TIME = re.compile(rb'"occurred_at": ?"(20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d)')
@@ -379,18 +379,17 @@ def _wait_delivered(
     return asyncio.run(_delivered(ps, prefix, mem))
 
 
-def _distinct_events(bootstrap: str, topic: str, want: int, timeout_s: float = 60) -> int:
-    """Distinct event ids on `topic`, once `want` arrived or time ran out.
+def _event_ids(bootstrap: str, topic: str, want: set[str], timeout_s: float = 60) -> set[str]:
+    """Distinct event ids on `topic`, once every wanted one arrived or time ran out.
 
-    Counting messages is not enough: records re-read after a SIGKILL are produced again, so the
-    message count reaches `want` while the last distinct events are still on their way.
+    Read to the topic's end, not to a count: records re-read after a SIGKILL are produced
+    again, so a count is reached while distinct events are still unread.
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        values = read_topic(bootstrap, topic, expect=want, timeout_s=10)
-        distinct = len({json.loads(v)["event_id"] for v in values})
-        if distinct >= want or time.monotonic() > deadline:
-            return distinct
+        ids = {json.loads(v)["event_id"] for v in read_to_end(bootstrap, topic)}
+        if want <= ids or time.monotonic() > deadline:
+            return ids
         time.sleep(1)
 
 
@@ -399,15 +398,21 @@ def _lag(mon: Monitor, ends: dict[Any, int]) -> int:
     return sum(max(0, end - last.get(tp, 0)) for tp, end in ends.items())
 
 
-def _wait_drained(mon: Monitor, bootstrap: str, timeout_s: float) -> tuple[dict[Any, int], int]:
+def _wait_drained(
+    mon: Monitor, bootstrap: str, timeout_s: float, restarts: list[str] | None = None
+) -> tuple[dict[Any, int], int]:
     """Log-end offsets of every topic the group reads and its lag on them, once 0 or timed out.
 
     Every agent's input counts (ingest's, the key-space agents', the router's): on a loaded
     machine the detect agents can be minutes behind ingest, and an alert not raised yet is
-    not lost.
+    not lost. With `restarts`, a worker whose /healthz says 503 (a partition never fetched
+    after the restart, faust#629) is restarted as the orchestrator would, and the reason kept.
     """
     deadline = time.monotonic() + timeout_s
     while True:
+        if restarts is not None:
+            for e in mon.engines:
+                restarts.extend(e.supervise())
         topics = sorted({tp.topic for tp in (mon.samples[-1].committed if mon.samples else {})})
         ends = end_offsets_safe(bootstrap, topics) if topics else {}
         lag = _lag(mon, ends) if ends else -1
@@ -475,7 +480,8 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
     mem, want_events, want_dead = _expected(data, ps)
     unique = uuid.uuid4().hex[:8]
     prefix = f"chaos:{unique}:"
-    env = {**ps.env, "WARNING_REDIS_PREFIX": prefix}
+    # a stuck partition is reported within the drain wait (the default 120 s is an orchestrator's)
+    env = {**ps.env, "WARNING_REDIS_PREFIX": prefix, "WARNING_HEALTH_STALL_SECONDS": "60"}
     engines = [Engine(ps.settings, work / f"engine{i}", unique, extra_env=env) for i in range(spec.workers)]
     rows = _rows(data, ps, engines[0])
     extra = _poison(rows) if spec.poison else []
@@ -493,11 +499,13 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
         t_fault = time.monotonic()
         t_from = spec.fault(Run(ps, engines))
     pub.join()
-    _wait_drained(mon, ps.settings.kafka_bootstrap, min(900, 300 + len(rows) / 50))
+    restarts: list[str] = []
+    _wait_drained(mon, ps.settings.kafka_bootstrap, min(900, 300 + len(rows) / 50), restarts)
     got, entries = _wait_delivered(ps, prefix, mem, 60)
     ends, lag = _wait_drained(mon, ps.settings.kafka_bootstrap, 10)
     bootstrap = ps.settings.kafka_bootstrap
-    distinct = _distinct_events(bootstrap, cat.events.name, want_events)
+    seen = _event_ids(bootstrap, cat.events.name, want_events)
+    distinct = len(seen)
     dead = topic_size(bootstrap, cat.dead_letters.name)
     mon.stop()
     for e in engines:
@@ -507,7 +515,8 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
     return {
         "records_in": records_in,
         "events": distinct,
-        "events_expected": want_events,
+        "events_expected": len(want_events),
+        "missing_events": sorted(want_events - seen)[:5],
         "dead_letters": dead,
         "dead_letters_expected": want_dead + len(extra),
         "unaccounted": records_in - distinct - dead,
@@ -517,6 +526,7 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
         "lost_ids": sorted(k for k, v in want.items() if got.get(k) != v)[:5],
         **entries,
         "feed_entries_expected": sum(len(v) for v in mem.feeds.values()),
+        "supervisor_restarts": restarts,
         "recovery_s": recovery(mon.samples, t_fault, t_from, ends) if t_from else None,
         "first_feed_s": first_feed(mon.samples, t_fault, t_from) if t_from else None,
         "lag_end": lag,

@@ -175,6 +175,32 @@ def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 60
         consumer.close()
 
 
+def read_to_end(bootstrap: str, topic: str, timeout_s: float = 60) -> list[bytes]:
+    """Every value of `topic` up to the end offsets it has now (ingest's progress marks skipped).
+
+    For counting distinct records once a topic is complete: `read_topic` stops at a count, and
+    with redelivered duplicates on the topic the count is reached before every distinct record
+    was read (a partition fetched late looked like a lost event).
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = consumer.partitions_for_topic(topic) or {0}
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        consumer.seek_to_beginning(*tps)
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                values.extend(r.value for r in records if r.key != PUNCT_KEY)
+        return values
+    finally:
+        consumer.close()
+
+
 def topic_size(bootstrap: str, topic: str) -> int:
     """Messages in a topic (sum of end offsets), without reading them."""
     return sum(end_offsets(bootstrap, [topic]).values())
