@@ -22,7 +22,6 @@ here; a failure to send is retried until it succeeds (never acked and lost).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -38,6 +37,7 @@ from warning.core.ports import KeySpace, Message
 from warning.stream.app import BATCH_MAX, BATCH_WITHIN, Runtime, key_space_spec
 from warning.stream.ingest import received_at, send_dead_letter
 from warning.stream.kv import TableKV
+from warning.stream.sending import Sent, all_acked, send
 
 log = logs.get("stream.detect")
 
@@ -171,7 +171,7 @@ async def _emit(
     metrics = runtime.metrics
     sent: list[Sent] = []
     for alert in report.alerts:
-        sent.append(await _send(alerts_topic, alert.alert_id.encode(), alert.to_dict()))
+        sent.append(await send(alerts_topic, alert.alert_id.encode(), alert.to_dict()))
         metrics.alerts_emitted.labels(type=alert.type, level=alert.level).inc()
         metrics.events_out.labels(topic=alerts_topic.get_topic_name()).inc()
     for failure in report.failures:
@@ -189,33 +189,5 @@ async def _emit(
         target = topics.get(message.key_space)
         if target is not None:
             value = {"message": {"kind": message.kind, "key": message.key, "payload": dict(message.payload)}}
-            sent.append(await _send(target, message.key.encode(), value))
-    for topic, key, value, fut in sent:
-        await _acked(topic, key, value, fut)
-
-
-Sent = tuple[Any, bytes, Any, Any]
-"""A sent output: topic, key, value and the future of its broker acknowledgement."""
-
-
-async def _send(topic: Any, key: bytes, value: Any) -> Sent:
-    """Send, retrying with capped backoff: a produce error must not ack-and-lose the batch."""
-    delay = 0.2
-    while True:
-        try:
-            return topic, key, value, await topic.send(key=key, value=value)
-        except Exception:
-            log.exception("send_failed", topic=topic.get_topic_name())
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
-
-async def _acked(topic: Any, key: bytes, value: Any, fut: Any) -> None:
-    """Wait for the broker's acknowledgement of a send; re-send until one comes."""
-    while True:
-        try:
-            await fut
-            return
-        except Exception:
-            log.exception("send_unacknowledged", topic=topic.get_topic_name())
-            fut = (await _send(topic, key, value))[3]
+            sent.append(await send(target, message.key.encode(), value))
+    await all_acked(sent)

@@ -7,6 +7,9 @@ how far every input has got without asking the broker; it releases events only u
 slowest input that still has data (DESIGN.md §6). A timer marks idle inputs as caught up,
 so a channel with no traffic never holds the others back.
 
+A batch ends only once the broker acknowledged its events and dead letters (`sending`):
+Faust's commit after `producer.flush()` does not check that a send succeeded.
+
 A channel whose recent input is mostly bad is paused (not crashed: a crash would loop on
 restart) until an operator looks.
 """
@@ -26,6 +29,7 @@ from warning.core.events import Event
 from warning.core.ingest import DeadLetter, DeadLetterLimit, ingest, received_from_kafka_ms
 from warning.core.ports import KeySpace
 from warning.stream.app import BATCH_MAX, BATCH_WITHIN, Runtime, key_space_spec
+from warning.stream.sending import Sent, all_acked, send
 from warning.topics import INPUT_CHANNELS
 
 log = logs.get("stream.ingest")
@@ -52,17 +56,17 @@ def punctuation(marks: Mapping[str, Mark]) -> dict[str, Any]:
 def register(app: faust.App, runtime: Runtime, topics: Mapping[KeySpace, Any], dead_topic: Any) -> None:
     """One ingest agent per input topic, and the idle-input timer."""
     last_offset: dict[str, int] = {}
-    sent: dict[str, Mark] = {}
+    marked: dict[str, Mark] = {}  # the last mark sent per input partition
     for role, channel in INPUT_CHANNELS.items():
         spec = runtime.catalog.specs[role]
         topic = app.topic(spec.name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
-        _register_channel(app, runtime, channel, topic, topics, dead_topic, last_offset, sent)
+        _register_channel(app, runtime, channel, topic, topics, dead_topic, last_offset, marked)
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
     async def mark_idle_inputs() -> None:
         """Inputs with nothing left to read are caught up: say so, once, so no engine waits on them."""
         try:
-            await _mark_idle(app, runtime, topics, last_offset, sent)
+            await _mark_idle(app, runtime, topics, last_offset, marked)
         except Exception:
             log.debug("idle_marks_failed")
 
@@ -75,7 +79,7 @@ def _register_channel(
     topics: Mapping[KeySpace, Any],
     dead_topic: Any,
     last_offset: dict[str, int],
-    sent: dict[str, Mark],
+    marked: dict[str, Mark],
 ) -> None:
     section = runtime.reloader.current.thresholds.ingest
     limit = DeadLetterLimit(section.dead_letter_halt_ratio, section.dead_letter_halt_min_messages)
@@ -84,19 +88,35 @@ def _register_channel(
     async def ingest_agent(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
             marks: dict[str, Mark] = {}
+            sent: list[Sent] = []
             for ev in batch:
                 message = ev.message
                 source = f"{message.topic}/{message.partition}"
-                t = await _ingest_one(app, runtime, channel, topic, message, topics, dead_topic, limit)
+                _check_offset(source, last_offset.get(source), message.offset)
+                t = await _ingest_one(app, runtime, channel, topic, message, topics, dead_topic, limit, sent)
                 high = app.consumer.highwater(message.tp)
-                old = marks.get(source, sent.get(source, (None, False)))[0]
+                old = marks.get(source, marked.get(source, (None, False)))[0]
                 newest = t if old is None or (t is not None and t > old) else old
                 marks[source] = (newest, high is not None and message.offset + 1 >= high)
                 last_offset[source] = message.offset
-            await _send_marks(runtime, topics, marks, sent)
+            await all_acked(sent)  # before the marks that say these events are in, and before the ack
+            await _send_marks(runtime, topics, marks, marked)
             runtime.touch(name)
 
     app.agent(topic, name=name)(ingest_agent)
+
+
+def _check_offset(source: str, previous: int | None, offset: int) -> None:
+    """Log where this worker resumed an input, and any offsets it skipped over.
+
+    Nothing should ever be skipped (at-least-once): a gap here is a record the engine never
+    saw, which accounting would otherwise find only as a missing event much later. Offsets
+    going back are redelivery after a rebalance or restart, which is expected.
+    """
+    if previous is None:
+        log.info("input_resumed", source=source, offset=offset)
+    elif offset > previous + 1:
+        log.warning("input_offset_gap", source=source, after=previous, offset=offset)
 
 
 async def _ingest_one(
@@ -108,8 +128,9 @@ async def _ingest_one(
     topics: Mapping[KeySpace, Any],
     dead_topic: Any,
     limit: DeadLetterLimit,
+    sent: list[Sent],
 ) -> float | None:
-    """Ingest one record; its event time (epoch s), or None when it was dead-lettered."""
+    """Ingest one record, its outputs added to `sent`; its event time (epoch s), or None when dead-lettered."""
     metrics = runtime.metrics
     raw: bytes = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
     received = received_at(message)
@@ -120,24 +141,25 @@ async def _ingest_one(
         event = ingest(channel, raw, received, runtime.pseudonymiser, limits)  # type: ignore[arg-type]
     except InvalidEvent as exc:
         letter = DeadLetter(exc.reason, exc.detail, message.topic, message.partition, message.offset, received, raw)
-        await send_dead_letter(runtime, dead_topic, letter, channel)
+        sent.append(await send_dead_letter(runtime, dead_topic, letter, channel))
         if limit.record(True):
             await _halt_channel(app, runtime, channel, topic)
         return None
     except Exception as exc:  # the rule: anything else ingest raises is a bad record too, kept with the reason
         detail = f"{type(exc).__name__}: {exc}"[:500]
         letter = DeadLetter("schema", detail, message.topic, message.partition, message.offset, received, raw)
-        await send_dead_letter(runtime, dead_topic, letter, channel)
+        sent.append(await send_dead_letter(runtime, dead_topic, letter, channel))
         return None
     limit.record(False)
-    await _forward(runtime, event, topics)
+    sent.extend(await _forward(runtime, event, topics))
     metrics.events_valid.labels(channel=channel).inc()
     return event.occurred_at.timestamp()
 
 
-async def _forward(runtime: Runtime, event: Event, topics: Mapping[KeySpace, Any]) -> None:
+async def _forward(runtime: Runtime, event: Event, topics: Mapping[KeySpace, Any]) -> list[Sent]:
     """The event to every key space: ``events`` always, the others when one of their detectors wants it."""
     value = event.to_dict()
+    sent: list[Sent] = []
     for ks, topic in topics.items():
         engine = runtime.engines.get(ks)
         if ks == "street":
@@ -147,29 +169,27 @@ async def _forward(runtime: Runtime, event: Event, topics: Mapping[KeySpace, Any
             if not keys:
                 continue  # no detector of this key space wants it
             key = keys[0]
-        await topic.send(key=key.encode(), value=value)
+        sent.append(await send(topic, key.encode(), value))
         runtime.metrics.events_out.labels(topic=topic.get_topic_name()).inc()
+    return sent
 
 
-async def send_dead_letter(
-    runtime: Runtime, dead_topic: Any, letter: DeadLetter, channel: str
-) -> tuple[Any, bytes, bytes, Any]:
+async def send_dead_letter(runtime: Runtime, dead_topic: Any, letter: DeadLetter, channel: str) -> Sent:
     """Write a dead letter and count it (ingest and the detector agents share this).
 
-    Returns the topic, key, value and the future of the broker's acknowledgement, so a caller
-    that must not write state before its outputs are acknowledged (the detect agent) can wait
-    for it and re-send on failure.
+    Returns the send, for the caller to wait for its acknowledgement (`sending.all_acked`)
+    before its batch ends: a dead letter is kept, never acked-and-lost.
     """
     key = letter.source_topic.encode()
     value = json.dumps(letter.to_dict(), ensure_ascii=False).encode()
-    fut = await dead_topic.send(key=key, value=value)
+    out = await send(dead_topic, key, value)
     if channel:
         runtime.metrics.events_dead_lettered.labels(channel=channel, reason=letter.reason).inc()
     runtime.metrics.events_out.labels(topic=dead_topic.get_topic_name()).inc()
     log.warning(
         "dead_lettered", channel=channel, reason=letter.reason, partition=letter.partition, offset=letter.offset
     )
-    return dead_topic, key, value, fut
+    return out
 
 
 async def _send_marks(
