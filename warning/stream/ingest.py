@@ -17,6 +17,7 @@ restart) until an operator looks.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -92,7 +93,7 @@ def _register_channel(
             for ev in batch:
                 message = ev.message
                 source = f"{message.topic}/{message.partition}"
-                _check_offset(source, last_offset.get(source), message.offset)
+                _check_offset(source, last_offset.get(source), message.offset, _committed(app, message.tp))
                 t = await _ingest_one(app, runtime, channel, topic, message, topics, dead_topic, limit, sent)
                 high = app.consumer.highwater(message.tp)
                 old = marks.get(source, marked.get(source, (None, False)))[0]
@@ -106,7 +107,12 @@ def _register_channel(
     app.agent(topic, name=name)(ingest_agent)
 
 
-def _check_offset(source: str, previous: int | None, offset: int) -> None:
+def _committed(app: faust.App, tp: Any) -> int | None:
+    committed: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})  # no public accessor
+    return committed.get(tp)
+
+
+def _check_offset(source: str, previous: int | None, offset: int, committed: int | None) -> None:
     """Log where this worker resumed an input, and any offsets it skipped over.
 
     Nothing should ever be skipped (at-least-once): a gap here is a record the engine never
@@ -114,7 +120,8 @@ def _check_offset(source: str, previous: int | None, offset: int) -> None:
     going back are redelivery after a rebalance or restart, which is expected.
     """
     if previous is None:
-        log.info("input_resumed", source=source, offset=offset)
+        level = logging.WARNING if committed is not None and offset > committed else logging.INFO
+        log.log(level, "input_resumed", source=source, offset=offset, committed=committed)
     elif offset > previous + 1:
         log.warning("input_offset_gap", source=source, after=previous, offset=offset)
 
