@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from warning.stream.publish import count_lines, read_records
+import pytest
+
+from warning.core.errors import ServiceUnavailable
+from warning.stream.publish import Publisher, count_lines, read_records
 
 
 def test_jsonl_lines_are_sent_as_is_even_when_broken(tmp_path: Path) -> None:
@@ -64,3 +67,53 @@ def test_csv_records_pass_ingest(tmp_path: Path) -> None:
     )
     assert event.source_ref == "00123"
     assert event.attrs["repeat_count"] == 2
+
+
+class _Future:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout: float) -> None:
+        if self.error:
+            raise self.error
+
+
+class _RefusingProducer:
+    """kafka-python's producer where the first `refuse` sends expire (a broker restarting)."""
+
+    def __init__(self, refuse: int) -> None:
+        self.refuse = refuse
+        self.sends: list[bytes] = []
+
+    def send(self, topic: str, value: bytes, key: bytes | None, timestamp_ms: int | None) -> _Future:
+        self.sends.append(value)
+        self.refuse -= 1
+        return _Future(TimeoutError("batch expired") if self.refuse >= 0 else None)
+
+    def flush(self, timeout: float) -> None:
+        pass
+
+
+def _publisher(producer: _RefusingProducer, rounds: int) -> Publisher:
+    pub = Publisher.__new__(Publisher)  # no broker: the producer is the stand-in above
+    pub._producer, pub._pending, pub._resend_rounds, pub.sent = producer, [], rounds, 0
+    return pub
+
+
+def test_a_refused_record_is_sent_again_not_lost() -> None:
+    producer = _RefusingProducer(refuse=2)
+    pub = _publisher(producer, rounds=3)
+    for v in (b"a", b"b", b"c"):
+        pub.send("t", v)
+    pub.flush()
+    assert pub.sent == 3 and producer.sends == [b"a", b"b", b"c", b"a", b"b"]
+
+
+def test_what_stays_refused_is_an_error_and_stays_queued() -> None:
+    producer = _RefusingProducer(refuse=2)
+    pub = _publisher(producer, rounds=1)
+    pub.send("t", b"a")
+    with pytest.raises(ServiceUnavailable, match="refused 1 record"):
+        pub.flush()
+    pub.flush()  # the caller retries once the broker is back: the record goes out then
+    assert pub.sent == 1 and producer.sends == [b"a"] * 3

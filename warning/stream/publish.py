@@ -19,11 +19,13 @@ from typing import Any
 
 from warning.core.errors import ServiceUnavailable
 
+_Args = tuple[str, bytes, bytes | None, int | None]  # what `send` was given: topic, value, key, timestamp
+
 
 class Publisher:
     """A small synchronous producer; one per command or simulator run."""
 
-    def __init__(self, bootstrap: str, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, bootstrap: str, *, timeout_s: float = 30.0, resend_rounds: int = 3) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
@@ -41,22 +43,51 @@ class Publisher:
                 f"cannot reach Kafka at {bootstrap}: {exc.__class__.__name__}\n"
                 "Operator action: start the stack (`warning stack up`) or set WARNING_KAFKA_BOOTSTRAP."
             ) from None
-        self._pending: list[Any] = []
+        self._pending: list[tuple[_Args, Any]] = []
+        self._resend_rounds = resend_rounds
         self.sent = 0
 
     def send(self, topic: str, value: bytes, key: bytes | None = None, timestamp_ms: int | None = None) -> None:
         """Queue one record; errors surface at `flush`."""
-        self._pending.append(self._producer.send(topic, value=value, key=key, timestamp_ms=timestamp_ms))
+        args = (topic, value, key, timestamp_ms)
+        self._pending.append((args, self._send(args)))
         if len(self._pending) >= 1000:
             self.flush()
 
+    def _send(self, args: _Args) -> Any:
+        topic, value, key, timestamp_ms = args
+        return self._producer.send(topic, value=value, key=key, timestamp_ms=timestamp_ms)
+
     def flush(self, timeout_s: float = 60.0) -> None:
-        """Wait until every queued record is acknowledged by the broker (raises on failure)."""
-        self._producer.flush(timeout=timeout_s)
-        for fut in self._pending:
-            fut.get(timeout=timeout_s)
-            self.sent += 1
-        self._pending.clear()
+        """Wait until every queued record is acknowledged by the broker, re-sending refused ones.
+
+        A record the producer gave up on (a batch that expired while the broker restarted) is
+        sent again, up to `resend_rounds` times, before this raises: one refused batch must not
+        fail a whole publish. What is still refused stays queued for the next flush, so a caller
+        that retries loses nothing either. A re-sent record may reach the topic twice; ingest
+        gives both copies the same event id.
+        """
+        for round_ in range(self._resend_rounds + 1):
+            self._producer.flush(timeout=timeout_s)
+            failed: list[tuple[_Args, Any, Exception]] = []
+            for args, fut in self._pending:
+                try:
+                    fut.get(timeout=timeout_s)
+                    self.sent += 1
+                except Exception as exc:  # kafka-python raises its KafkaError subclasses here
+                    failed.append((args, fut, exc))
+            if not failed:
+                self._pending = []
+                return
+            self._pending = [(args, fut) for args, fut, _ in failed]  # until re-sent: a later flush tries again
+            if round_ < self._resend_rounds:
+                self._pending = [(args, self._send(args)) for args, _, _ in failed]
+        raise ServiceUnavailable(
+            f"Kafka refused {len(failed)} record(s) after {self._resend_rounds} re-sends: "
+            f"{failed[0][2].__class__.__name__}: {failed[0][2]}\n"
+            "Operator action: check the broker (`warning stack status`), then publish the file again "
+            "(records already in are the same events; ingest dedupes them)."
+        )
 
     def close(self) -> None:
         """Flush and close."""
