@@ -147,3 +147,13 @@ def test_health_reads_the_agents_topics_with_the_later_of_read_and_committed_off
     lags, readings = lag_readings(consumer, {"alerts"})
     assert lags == {"alerts": 4, "state-street-changelog": 13}
     assert readings == {"alerts/0": (3, 3), "alerts/1": (5, 9)}
+
+
+def test_a_partition_never_fetched_is_read_against_the_brokers_log_end() -> None:
+    """faust#629: a partition not fetched since the rebalance has no highwater; the broker's end still counts."""
+    tp = TP("alerts", 3)
+    consumer = SimpleNamespace(
+        assignment=lambda: {tp}, highwater=lambda t: None, _read_offset={}, _committed_offset={tp: 2}
+    )
+    assert lag_readings(consumer, {"alerts"}) == ({}, {})  # the fetcher alone cannot see it
+    assert lag_readings(consumer, {"alerts"}, {tp: 5}) == ({"alerts": 3}, {"alerts/3": (2, 5)})

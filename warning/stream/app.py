@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -230,7 +230,8 @@ def _register_timers(app: faust.App, runtime: Runtime) -> None:
         consumer = app.consumer
         consumed = {spec.name for spec in runtime.catalog.specs.values()} - runtime.halted
         try:
-            lags, readings = lag_readings(consumer, consumed)
+            ends = await _log_ends(consumer, consumed)
+            lags, readings = lag_readings(consumer, consumed, ends)
             for topic_name, lag in lags.items():
                 metrics.consumer_lag.labels(topic=topic_name).set(lag)
             runtime.lag = sum(max(0, high - position) for position, high in readings.values())
@@ -298,18 +299,34 @@ def _register_pages(app: faust.App, runtime: Runtime) -> None:
         return web.json(body, status=200 if verdict.ok else 503)
 
 
-def lag_readings(consumer: Any, consumed: set[str]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
-    """Lag per topic (every assigned one), and `topic/partition -> (position, end)` of `consumed`."""
+def lag_readings(
+    consumer: Any, consumed: set[str], ends: Mapping[Any, int] | None = None
+) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """Lag per topic (every assigned one), and `topic/partition -> (position, end)` of `consumed`.
+
+    `ends` are log-end offsets asked of the broker: the fetcher's highwater is known only for
+    a partition it has fetched, so a partition never fetched after a rebalance (faust#629,
+    the very one to report) would otherwise have no reading at all.
+    """
     lags: dict[str, int] = {}
     readings: dict[str, tuple[int, int]] = {}
-    for tp, position, high in _positions(consumer):
+    for tp, position, high in _positions(consumer, ends or {}):
         lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - position)
         if tp.topic in consumed:
             readings[f"{tp.topic}/{tp.partition}"] = (position, high)
     return lags, readings
 
 
-def _positions(consumer: Any) -> Iterator[tuple[Any, int, int]]:
+async def _log_ends(consumer: Any, consumed: set[str]) -> Mapping[Any, int]:
+    """Log-end offsets of the consumed partitions from the broker; {} (fetcher's highwater) if it is slow."""
+    watched = [tp for tp in consumer.assignment() if tp.topic in consumed]
+    try:
+        return await asyncio.wait_for(consumer.highwaters(*watched), 5.0) if watched else {}
+    except Exception:
+        return {}
+
+
+def _positions(consumer: Any, ends: Mapping[Any, int]) -> Iterator[tuple[Any, int, int]]:
     """Each assigned partition with the next offset this worker will read and the log end.
 
     Faust has no public read position: the later of its last read offset and its committed
@@ -318,7 +335,7 @@ def _positions(consumer: Any) -> Iterator[tuple[Any, int, int]]:
     read_offsets = getattr(consumer, "_read_offset", {})
     committed = getattr(consumer, "_committed_offset", {})
     for tp in consumer.assignment():
-        high = consumer.highwater(tp)
+        high = ends.get(tp, consumer.highwater(tp))
         if high is not None:
             yield tp, max((read_offsets.get(tp) or -1) + 1, committed.get(tp) or 0), high
 
