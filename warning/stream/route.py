@@ -24,6 +24,7 @@ from warning.core.events import Alert
 from warning.core.ingest import DeadLetter
 from warning.stream.app import Runtime
 from warning.stream.ingest import received_at, send_dead_letter
+from warning.stream.sending import all_acked
 
 log = logs.get("stream.route")
 
@@ -102,4 +103,4 @@ async def _dead(runtime: Runtime, dead_topic: Any, message: Any, value: Any, det
     letter = DeadLetter(
         "delivery_error", detail[:500], message.topic, message.partition, message.offset, received_at(message), raw
     )
-    await send_dead_letter(runtime, dead_topic, letter, "")
+    await all_acked([await send_dead_letter(runtime, dead_topic, letter, "")])  # kept before the offset moves on
