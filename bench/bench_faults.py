@@ -52,6 +52,7 @@ from warning.simulate.district import District, SimConfig, write
 from warning.sinks.memory import MemoryAlertSink
 from warning.sinks.redis import RedisAlertSink
 from warning.stream.publish import Publisher, read_records
+from warning.topics import INPUT_CHANNELS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # a small district with enough incidents for ~10 alerts (~60 feed entries) in ~3,700 records
@@ -393,6 +394,15 @@ def _event_ids(bootstrap: str, topic: str, want: set[str], timeout_s: float = 60
         time.sleep(1)
 
 
+def _not_landed(bootstrap: str, topics: list[str], rows: list[Row]) -> int:
+    """Published records the input topics do not hold: lost before the engine could read them.
+
+    Tells a publisher's (or the broker's) loss apart from the engine's when accounting fails.
+    """
+    landed = {v for t in topics for v in read_to_end(bootstrap, t)}
+    return sum(1 for _, value, _ in rows if value not in landed)
+
+
 def _lag(mon: Monitor, ends: dict[Any, int]) -> int:
     last = mon.samples[-1].committed if mon.samples else {}
     return sum(max(0, end - last.get(tp, 0)) for tp, end in ends.items())
@@ -442,19 +452,24 @@ def _publish(ps: PrivateStack, rows: list[Row], rate: float, extra: list[Row], s
             if i == len(rows) // 3:
                 for t, v, ts2 in extra:
                     _send(pub, t, v, ts2)
-        pub.flush(timeout_s=300)
+        _retrying(lambda: pub.flush(timeout_s=300))
 
 
 def _send(pub: Publisher, topic: str, value: bytes, ts: int | None) -> None:
-    """Send, retrying while the broker is down (a producer gives up on metadata after 60 s).
+    _retrying(lambda: pub.send(topic, value, timestamp_ms=ts))
 
-    A retried batch may reach the broker twice: the same record twice is the same event id,
-    which the engine dedupes, so accounting counts distinct events.
+
+def _retrying(publish: Callable[[], None]) -> None:
+    """Send or flush, retrying while the broker is down (a producer gives up on metadata after 60 s).
+
+    The publisher keeps what the broker refused queued, so a retry loses nothing. A retried
+    batch may reach the broker twice: the same record twice is the same event id, which the
+    engine dedupes, so accounting counts distinct events.
     """
     deadline = time.monotonic() + 600
     while True:
         try:
-            pub.send(topic, value, timestamp_ms=ts)
+            publish()
             return
         except Exception:
             if time.monotonic() > deadline:
@@ -506,6 +521,7 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
     bootstrap = ps.settings.kafka_bootstrap
     seen = _event_ids(bootstrap, cat.events.name, want_events)
     distinct = len(seen)
+    not_landed = _not_landed(bootstrap, [cat.specs[r].name for r in INPUT_CHANNELS], rows + extra)
     dead = topic_size(bootstrap, cat.dead_letters.name)
     mon.stop()
     for e in engines:
@@ -520,6 +536,7 @@ def run(spec: Spec, ps: PrivateStack, work: Path) -> dict[str, Any]:
         "dead_letters": dead,
         "dead_letters_expected": want_dead + len(extra),
         "unaccounted": records_in - distinct - dead,
+        "not_landed": not_landed,
         "alerts_expected": len(want),
         "alerts_delivered": sum(1 for k, v in got.items() if want.get(k) == v),
         "lost": sum(1 for k, v in want.items() if got.get(k) != v),
